@@ -1,0 +1,162 @@
+// Built-in default values of the main.cf parameters this MTA knows (postconf -d); see man 5
+// postconf. Values are Postfix 3.7 defaults except where noted as OUR default. Only trusted,
+// compiled-in text and the machine's own hostname go in here.
+using System.Net;
+
+namespace Postfix.Core.Config;
+
+public static class ParameterDefaults
+{
+    /// <summary>Value of config_directory when no configuration directory is used.</summary>
+    public const string EmbeddedConfigDirectory = "(embedded)";
+
+    private static readonly Lazy<string> _machineHostname = new(ComputeHostname);
+
+    // Parameters whose default does not depend on the machine or the config directory.
+    private static readonly (string Name, string Value)[] _static =
+    [
+        ("2bounce_notice_recipient", "postmaster"),
+        ("alias_maps", ""),                          // OUR default; Postfix: hash:/etc/aliases, nis:mail.aliases
+        ("always_add_missing_headers", "no"),
+        ("bounce_queue_lifetime", "5d"),
+        ("canonical_maps", ""),
+        ("command_directory", "/usr/sbin"),
+        ("compatibility_level", "3.6"),              // OUR default; Postfix built-in: 0
+        ("daemon_directory", "/usr/libexec/postfix"),
+        ("default_destination_concurrency_limit", "20"),
+        ("default_destination_recipient_limit", "50"),
+        ("default_transport", "smtp"),
+        ("defer_transports", ""),
+        ("delay_warning_time", "0h"),
+        ("disable_vrfy_command", "yes"),             // OUR default; Postfix: no
+        ("enable_long_queue_ids", "no"),
+        ("fast_flush_domains", ""),                  // OUR default; Postfix: $relay_domains
+        ("hopcount_limit", "50"),
+        ("in_flow_delay", "1s"),
+        ("inet_interfaces", "127.0.0.1"),            // OUR default; Postfix: all
+        ("inet_protocols", "all"),
+        ("initial_destination_concurrency", "5"),
+        ("line_length_limit", "2048"),
+        ("local_header_rewrite_clients", "permit_inet_interfaces"),
+        ("mail_name", "Postfix"),
+        ("mail_owner", "postfix"),
+        ("mail_version", "3.7.0-compatible"),
+        ("maillog_file", ""),                        // empty: log to stdout
+        ("maximal_backoff_time", "4000s"),
+        ("maximal_queue_lifetime", "5d"),
+        ("message_size_limit", "10240000"),
+        ("meta_directory", "$config_directory"),
+        ("minimal_backoff_time", "300s"),
+        ("mydestination", "$myhostname, localhost.$mydomain, localhost"),
+        ("mynetworks", "127.0.0.0/8 [::1]/128"),     // OUR default; Postfix derives it from mynetworks_style
+        ("myorigin", "$myhostname"),
+        ("notify_classes", "resource, software"),
+        ("qmgr_message_active_limit", "20000"),
+        ("queue_directory", "var"),                  // OUR default: relative to the config directory
+        ("queue_run_delay", "300s"),
+        ("recipient_delimiter", ""),
+        ("relay_domains", ""),                       // Postfix >= compat 2: empty
+        ("relayhost", ""),
+        ("smtp_connect_timeout", "30s"),
+        ("smtp_connection_cache_on_demand", "yes"),
+        ("smtp_data_done_timeout", "600s"),
+        ("smtp_data_init_timeout", "120s"),
+        ("smtp_data_xfer_timeout", "180s"),
+        ("smtp_helo_name", "$myhostname"),
+        ("smtp_helo_timeout", "300s"),
+        ("smtp_mail_timeout", "300s"),
+        ("smtp_quit_timeout", "300s"),
+        ("smtp_rcpt_timeout", "300s"),
+        ("smtpd_banner", "$myhostname ESMTP $mail_name"),
+        ("smtpd_client_connection_count_limit", "50"),
+        ("smtpd_client_event_limit_exceptions", "$mynetworks"),
+        ("smtpd_client_restrictions", ""),
+        ("smtpd_data_restrictions", ""),
+        ("smtpd_discard_ehlo_keywords", ""),
+        ("smtpd_enforce_tls", "no"),
+        ("smtpd_error_sleep_time", "1s"),
+        ("smtpd_forbid_bare_newline", "yes"),        // OUR default; Postfix 3.7: no
+        ("smtpd_forbid_bare_newline_exclusions", ""), // OUR default; Postfix: $mynetworks
+        ("smtpd_hard_error_limit", "20"),            // Postfix: ${stress?{1}:{20}}
+        ("smtpd_helo_restrictions", ""),
+        ("smtpd_recipient_limit", "1000"),
+        ("smtpd_recipient_restrictions", ""),
+        ("smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination"),
+        ("smtpd_sender_restrictions", ""),
+        ("smtpd_soft_error_limit", "10"),
+        ("smtpd_timeout", "300s"),                   // Postfix: ${stress?{10}:{300}}s
+        ("smtpd_tls_security_level", ""),
+        ("syslog_name", "postfix"),                  // Postfix: ${multi_instance_name?{$multi_instance_name}:{postfix}}
+        ("transport_maps", ""),
+        ("virtual_alias_maps", ""),                  // Postfix: $virtual_maps
+    ];
+
+    private static readonly HashSet<string> _known = new(BuildNames(), StringComparer.Ordinal);
+
+    /// <summary>Names of all known parameters, sorted ordinally.</summary>
+    public static IReadOnlyList<string> Names { get; } = BuildNames();
+
+    /// <summary>The machine's hostname as Postfix's myhostname default: with ".localdomain" appended
+    /// when the system name has no dot.</summary>
+    public static string MachineHostname => _machineHostname.Value;
+
+    /// <summary>True when <paramref name="name"/> is a built-in parameter.</summary>
+    public static bool IsKnown(string name) => _known.Contains(name);
+
+    /// <summary>The built-in defaults (raw, unexpanded), for the given config directory (null = none).</summary>
+    public static IReadOnlyDictionary<string, string> For(string? configDirectory)
+    {
+        var table = new Dictionary<string, string>(_static.Length + 4, StringComparer.Ordinal);
+        foreach (var (name, value) in _static)
+        {
+            table[name] = value;
+        }
+
+        table["myhostname"] = MachineHostname;
+        table["mydomain"] = DomainOf(MachineHostname);
+        table["config_directory"] = configDirectory ?? EmbeddedConfigDirectory;
+        return table;
+    }
+
+    /// <summary>Postfix's mydomain derivation: myhostname minus its first label, or "localdomain".</summary>
+    public static string DomainOf(string hostname)
+    {
+        int dot = hostname.IndexOf('.');
+        if (dot < 0 || dot == hostname.Length - 1)
+        {
+            return "localdomain";
+        }
+
+        return hostname[(dot + 1)..];
+    }
+
+    private static string ComputeHostname()
+    {
+        string name;
+        try
+        {
+            name = Dns.GetHostName();
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            name = "";
+        }
+
+        name = name.Trim().TrimEnd('.');
+        if (name.Length == 0)
+        {
+            name = "localhost";
+        }
+
+        return name.Contains('.') ? name : name + ".localdomain";
+    }
+
+    private static IReadOnlyList<string> BuildNames()
+    {
+        var names = _static.Select(p => p.Name)
+            .Concat(["myhostname", "mydomain", "config_directory"])
+            .ToList();
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+}

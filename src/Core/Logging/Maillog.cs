@@ -1,0 +1,88 @@
+// The maillog in Postfix's syslog format ("Mon dd hh:mm:ss host postfix/daemon[pid]:
+// text"), so pflogsumm and operators' grep habits work unchanged. Lines are handed
+// to one writer thread through a channel: a slow terminal or disk never blocks a
+// session. maillog_file empty = stdout.
+using System.Threading.Channels;
+
+namespace Postfix.Core.Logging;
+
+public sealed class Maillog : IAsyncDisposable
+{
+    private static readonly string[] Months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TextWriter _out;
+    private readonly bool _ownsWriter;
+    private readonly Task _pump;
+    private readonly string _host;
+    private readonly string _syslogName;
+    private readonly int _pid = Environment.ProcessId;
+    private long _stampSecond = -1;
+    private string _stamp = "";
+
+    public static Maillog Null { get; } = new(TextWriter.Null, "localhost", "postfix");
+
+    public Maillog(TextWriter output, string hostname, string syslogName)
+    {
+        _out = output;
+        _host = hostname.Split('.')[0];
+        _syslogName = syslogName;
+        _pump = Task.Run(PumpAsync);
+    }
+
+    public static Maillog Open(string? file, string hostname, string syslogName)
+    {
+        if (string.IsNullOrEmpty(file) || file == "/dev/stdout")
+            return new Maillog(Console.Out, hostname, syslogName);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+        var w = new StreamWriter(new FileStream(file, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = false };
+        return new Maillog(w, hostname, syslogName, owns: true);
+    }
+
+    private Maillog(TextWriter output, string hostname, string syslogName, bool owns) : this(output, hostname, syslogName)
+        => _ownsWriter = owns;
+
+    /// <summary>Logs "postfix/DAEMON[pid]: TEXT".</summary>
+    public void Info(string daemon, string text)
+    {
+        _lines.Writer.TryWrite($"{Stamp()} {_host} {_syslogName}/{daemon}[{_pid}]: {text}");
+    }
+
+    public void Warning(string daemon, string text) => Info(daemon, "warning: " + text);
+    public void Fatal(string daemon, string text) => Info(daemon, "fatal: " + text);
+
+    private string Stamp()
+    {
+        var now = DateTime.Now;
+        long sec = now.Ticks / TimeSpan.TicksPerSecond;
+        if (sec != Volatile.Read(ref _stampSecond))
+        {
+            _stamp = $"{Months[now.Month - 1]} {now.Day,2} {now:HH:mm:ss}";
+            Volatile.Write(ref _stampSecond, sec);
+        }
+        return _stamp;
+    }
+
+    private async Task PumpAsync()
+    {
+        var reader = _lines.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var line)) _out.WriteLine(line);
+            try { _out.Flush(); } catch (IOException) { }
+        }
+    }
+
+    public async Task FlushAsync()
+    {
+        // Wait (bounded) until the pump has drained what was written so far.
+        for (int i = 0; i < 200 && _lines.Reader.Count > 0; i++) await Task.Delay(5);
+        try { _out.Flush(); } catch (IOException) { }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _lines.Writer.TryComplete();
+        await _pump.ConfigureAwait(false);
+        if (_ownsWriter) await _out.DisposeAsync();
+    }
+}

@@ -1,0 +1,50 @@
+// postconf(1): print main.cf parameters as "name = value". No flags: every
+// parameter with its effective (expanded) value; -n: only those set in main.cf;
+// -d: defaults; -x: expand values; names restrict the output. Unknown names are
+// an error, as in Postfix ("postconf: warning: foo: unknown parameter").
+using Postfix.Core.Config;
+
+namespace Postfix.Host.Commands;
+
+public static class PostconfCommand
+{
+    public static int Run(string[] args, string? configDir, TextWriter stdout, TextWriter stderr)
+    {
+        bool nonDefault = false, defaults = false;
+        var names = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "-c": if (++i >= args.Length) throw new UsageException("postconf: -c requires a directory"); configDir = args[i]; break;
+                case "-n": nonDefault = true; break;
+                case "-d": defaults = true; break;
+                case "-x": break; // values are always shown expanded
+                default:
+                    if (args[i].StartsWith('-')) throw new UsageException($"postconf: invalid option '{args[i]}'");
+                    names.Add(args[i]);
+                    break;
+            }
+        }
+        MainCf main;
+        try { main = MainCf.Load(configDir); }
+        catch (ConfigException e) { stderr.WriteLine($"postconf: fatal: {e.Message}"); return 1; }
+
+        IEnumerable<(string Name, string Value)> rows = defaults ? main.Defaults : nonDefault ? main.NonDefault : main.All;
+        if (names.Count > 0)
+        {
+            var all = rows.ToDictionary(r => r.Name, r => r.Value);
+            int rc = 0;
+            foreach (var n in names)
+            {
+                if (all.TryGetValue(n, out var v)) stdout.WriteLine(Format(n, v));
+                else if (!nonDefault) { stderr.WriteLine($"postconf: warning: {n}: unknown parameter"); rc = 1; }
+            }
+            return rc;
+        }
+        foreach (var (n, v) in rows) stdout.WriteLine(Format(n, v));
+        return 0;
+    }
+
+    private static string Format(string name, string value) => value.Length == 0 ? $"{name} =" : $"{name} = {value}";
+}

@@ -1,0 +1,93 @@
+// Loads and validates everything master(8) needs from the config directory
+// (-c DIR or MAIL_CONFIG; embedded defaults otherwise): main.cf, master.cf and
+// the typed settings for each daemon. Used by start, reload and check, so all
+// three report the same file:line errors.
+using System.Net;
+using System.Net.Sockets;
+using Postfix.Core.Config;
+using Postfix.Protocols.Smtpd;
+
+namespace Postfix.Host.Master;
+
+public sealed record ListenerSpec(string Service, IPEndPoint EndPoint, SmtpdSettings Smtpd);
+
+public sealed class MasterConfig
+{
+    public required MainCf Main { get; init; }
+    public required MasterCf Master { get; init; }
+    public required MailSettings Settings { get; init; }
+    public required IReadOnlyList<ListenerSpec> Listeners { get; init; }
+
+    public static MasterConfig Load(string? configDir)
+    {
+        var main = MainCf.Load(configDir);
+        var master = MasterCf.Load(configDir);
+        var settings = MailSettings.From(main);
+        var listeners = new List<ListenerSpec>();
+        foreach (var svc in master.InetServices)
+        {
+            if (svc.Command != "smtpd") continue; // qmqpd etc. arrive with their issues
+            if (!MasterCf.TryParseInetListen(svc.Name, out var host, out int port))
+                throw new ConfigException($"cannot parse service name \"{svc.Name}\" as [host:]port", master.MasterCfPath, svc.LineNumber);
+            var svcMain = svc.Overrides.Count > 0 ? main.WithOverrides(svc.Overrides) : main;
+            var svcSettings = svc.Overrides.Count > 0 ? MailSettings.From(svcMain) : settings;
+            var smtpd = ToSmtpd(svcSettings);
+            IEnumerable<string> addrs = host is not null ? [host] : svcSettings.InetInterfaces;
+            foreach (var a in addrs)
+                foreach (var ip in ResolveInterface(a, svcSettings.InetProtocols))
+                    listeners.Add(new ListenerSpec(svc.Name, new IPEndPoint(ip, port), smtpd));
+        }
+        return new MasterConfig { Main = main, Master = master, Settings = settings, Listeners = listeners };
+    }
+
+    private static IEnumerable<IPAddress> ResolveInterface(string name, IReadOnlyList<string> protocols)
+    {
+        bool v4 = protocols.Count == 0 || protocols.Any(p => p is "all" or "ipv4");
+        bool v6 = protocols.Count == 0 || protocols.Any(p => p is "all" or "ipv6");
+        switch (name)
+        {
+            case "all":
+                if (v6 && Socket.OSSupportsIPv6) { yield return IPAddress.IPv6Any; yield break; }
+                yield return IPAddress.Any;
+                yield break;
+            case "loopback-only":
+                if (v4) yield return IPAddress.Loopback;
+                if (v6 && Socket.OSSupportsIPv6) yield return IPAddress.IPv6Loopback;
+                yield break;
+            case "localhost":
+                yield return IPAddress.Loopback;
+                yield break;
+        }
+        var text = name.Trim('[', ']');
+        if (IPAddress.TryParse(text, out var ip)) { yield return ip; yield break; }
+        throw new ConfigException($"inet_interfaces: cannot use \"{name}\": give an IP address, \"all\" or \"loopback-only\"");
+    }
+
+    public static SmtpdSettings ToSmtpd(MailSettings s)
+    {
+        var mynetworks = s.MyNetworks.ToArray();
+        var exceptions = s.SmtpdClientEventLimitExceptions.ToArray();
+        var accept = new List<string>();
+        accept.AddRange(s.MyDestination);
+        accept.AddRange(s.RelayDomains);
+        return new SmtpdSettings
+        {
+            MyHostname = s.MyHostname,
+            Banner = s.SmtpdBanner,
+            MailName = s.MailName,
+            MessageSizeLimit = s.MessageSizeLimit,
+            RecipientLimit = s.SmtpdRecipientLimit,
+            LineLengthLimit = s.LineLengthLimit,
+            Timeout = s.SmtpdTimeout,
+            HardErrorLimit = s.SmtpdHardErrorLimit,
+            SoftErrorLimit = s.SmtpdSoftErrorLimit,
+            ErrorSleepTime = s.SmtpdErrorSleepTime,
+            ClientConnectionCountLimit = s.SmtpdClientConnectionCountLimit,
+            ForbidBareNewline = s.SmtpdForbidBareNewline,
+            DisableVrfy = s.DisableVrfyCommand,
+            IsMyNetworks = a => Array.Exists(mynetworks, c => c.Contains(a)),
+            IsEventLimitException = a => Array.Exists(exceptions, c => c.Contains(a)),
+            AcceptDomains = accept.Select(d => d.ToLowerInvariant()).ToArray(),
+        };
+    }
+}

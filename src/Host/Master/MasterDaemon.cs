@@ -1,0 +1,136 @@
+// master(8) in one process: loads the configuration, locks the queue (one
+// master per queue_directory), recovers the FASTER queue, starts qmgr, the
+// showq/admin socket and one Kestrel listener per smtpd service of master.cf.
+// SIGHUP = postfix reload (new sessions get new settings, open ones keep
+// theirs, a broken config is logged with file:line and the old one stays);
+// SIGTERM/SIGINT = stop after the queue's final commit.
+using System.Net;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Postfix.Core.Config;
+using Postfix.Core.Logging;
+using Postfix.Protocols.Smtpd;
+using Postfix.Queue.Qmgr;
+using Postfix.Queue.Store;
+
+namespace Postfix.Host.Master;
+
+public sealed class MasterDaemon
+{
+    public const string Version = "3.7.0-compatible";
+
+    public static async Task<int> RunAsync(string? configDir, TextWriter stderr)
+    {
+        MasterConfig cfg;
+        try { cfg = MasterConfig.Load(configDir); }
+        catch (ConfigException e) { stderr.WriteLine($"postfix: fatal: {e.Message}"); return 1; }
+
+        var qdir = cfg.Settings.QueueDirectory;
+        using var pidLock = QueueLock.TryAcquire(qdir, out string? lockError);
+        if (pidLock is null) { stderr.WriteLine($"postfix: fatal: {lockError}"); return 1; }
+
+        await using var log = Maillog.Open(cfg.Settings.MaillogFile, cfg.Settings.MyHostname, cfg.Settings.SyslogName);
+        log.Info("master", $"daemon started -- version {Version}, configuration {configDir ?? "(embedded defaults)"}");
+
+        QueueStore store;
+        try
+        {
+            store = await QueueStore.OpenAsync(qdir, cfg.Settings.MessageSizeLimit,
+                new Progress<string>(m => log.Info("master", m)));
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            log.Fatal("master", $"cannot open queue {qdir}: {e.Message}");
+            await log.FlushAsync();
+            stderr.WriteLine($"postfix: fatal: cannot open queue {qdir}: {e.Message}");
+            return 1;
+        }
+        if (store.RecoveredCount > 0) log.Info("master", $"recovered {store.RecoveredCount} queued messages");
+
+        await using var qmgr = new Qmgr(store, log);
+        var servers = new SmtpdServers();
+        foreach (var l in cfg.Listeners) servers.Add(l.Service, l.EndPoint, new SmtpdServer(l.Smtpd, store, log));
+
+        var web = BuildKestrel(cfg, servers);
+        using var stopping = new CancellationTokenSource();
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
+        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, log); });
+        var showq = new ShowqService(store, log, Path.Combine(qdir, "public", "showq"), () => Reload(configDir, servers, log));
+
+        try
+        {
+            await web.StartAsync();
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            log.Fatal("master", $"bind failed: {e.Message}");
+            await store.DisposeAsync();
+            await log.FlushAsync();
+            stderr.WriteLine($"postfix: fatal: bind failed: {e.Message}");
+            return 1;
+        }
+        qmgr.Start();
+        showq.Start();
+        pidLock.WritePid();
+        foreach (var l in cfg.Listeners) log.Info("master", $"listening on {l.EndPoint} (service {l.Service})");
+
+        try { await Task.Delay(Timeout.Infinite, stopping.Token); } catch (OperationCanceledException) { }
+
+        log.Info("master", "terminating on signal 15");
+        await showq.DisposeAsync();
+        using (var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            try { await web.StopAsync(grace.Token); } catch (OperationCanceledException) { }
+        }
+        web.Dispose();
+        foreach (var s in servers.All) s.Dispose();
+        await qmgr.DisposeAsync();
+        await store.DisposeAsync();
+        await log.FlushAsync();
+        return 0;
+    }
+
+    private static IHost BuildKestrel(MasterConfig cfg, SmtpdServers servers)
+    {
+        return new HostBuilder()
+            .ConfigureLogging(l => l.ClearProviders())
+            .ConfigureServices(s =>
+            {
+                s.AddSingleton<ISmtpdServerResolver>(servers);
+                s.AddSingleton<SmtpdConnectionHandler>();
+            })
+            .ConfigureWebHost(web => web
+                .UseKestrelCore()
+                .ConfigureKestrel(o =>
+                {
+                    o.AddServerHeader = false;
+                    o.Limits.MaxConcurrentConnections = null;
+                    foreach (var l in cfg.Listeners)
+                        o.Listen(l.EndPoint, lo => lo.UseConnectionHandler<SmtpdConnectionHandler>());
+                })
+                .Configure(_ => { }))
+            .Build();
+    }
+
+    private static void Reload(string? configDir, SmtpdServers servers, Maillog log)
+    {
+        try
+        {
+            var cfg = MasterConfig.Load(configDir);
+            foreach (var l in cfg.Listeners)
+                servers.Find(l.EndPoint)?.Reload(l.Smtpd);
+            log.Info("master", $"reload -- version {Version}, configuration {configDir ?? "(embedded defaults)"}");
+        }
+        catch (ConfigException e)
+        {
+            log.Warning("master", $"reload refused, keeping the running configuration: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,72 @@
+// smtpd(8)'s process-wide state, shared by all sessions: the current settings
+// (swapped atomically on reload), the queue to commit into, the maillog, the
+// per-client connection counts (anvil(8)'s job, lock-free), and one timer that
+// enforces smtpd_timeout for every session (no timer per command).
+using System.Collections.Concurrent;
+using System.Net;
+using System.Runtime.CompilerServices;
+using Postfix.Core.Logging;
+using Postfix.Core.Queue;
+
+namespace Postfix.Protocols.Smtpd;
+
+public sealed class SmtpdServer : IDisposable
+{
+    private readonly ConcurrentDictionary<IPAddress, StrongBox<int>> _perClient = new();
+    private readonly ConcurrentDictionary<SmtpdSession, byte> _sessions = new();
+    private readonly Timer _timer;
+    private SmtpdSettings _settings;
+    private long _connections, _accepted, _rejectedConnections;
+
+    public SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Maillog log)
+    {
+        _settings = settings;
+        Queue = queue;
+        Log = log;
+        _timer = new Timer(_ => Tick(), null, 1000, 1000);
+    }
+
+    public SmtpdSettings Settings => Volatile.Read(ref _settings);
+    public IQueueWriter Queue { get; }
+    public Maillog Log { get; }
+    public int ActiveSessions => _sessions.Count;
+    public long TotalConnections => Interlocked.Read(ref _connections);
+    public long MessagesAccepted => Interlocked.Read(ref _accepted);
+    public long ConnectionsRejected => Interlocked.Read(ref _rejectedConnections);
+
+    /// <summary>postfix reload: new sessions get the new settings; open ones keep theirs.</summary>
+    public void Reload(SmtpdSettings settings) => Volatile.Write(ref _settings, settings);
+
+    internal void CountAccepted() => Interlocked.Increment(ref _accepted);
+
+    internal bool TryEnter(SmtpdSession session, IPAddress? client, SmtpdSettings s)
+    {
+        Interlocked.Increment(ref _connections);
+        _sessions.TryAdd(session, 0);
+        if (client is null || s.ClientConnectionCountLimit <= 0) return true;
+        var box = _perClient.GetOrAdd(client, static _ => new StrongBox<int>());
+        int n = Interlocked.Increment(ref box.Value);
+        if (n > s.ClientConnectionCountLimit && !s.IsEventLimitException(client))
+        {
+            Interlocked.Increment(ref _rejectedConnections);
+            return false;
+        }
+        return true;
+    }
+
+    internal void Leave(SmtpdSession session, IPAddress? client, SmtpdSettings s)
+    {
+        _sessions.TryRemove(session, out _);
+        if (client is null || s.ClientConnectionCountLimit <= 0) return;
+        if (_perClient.TryGetValue(client, out var box) && Interlocked.Decrement(ref box.Value) <= 0)
+            _perClient.TryRemove(new KeyValuePair<IPAddress, StrongBox<int>>(client, box));
+    }
+
+    private void Tick()
+    {
+        long now = Environment.TickCount64;
+        foreach (var s in _sessions.Keys) s.CheckTimeout(now);
+    }
+
+    public void Dispose() => _timer.Dispose();
+}

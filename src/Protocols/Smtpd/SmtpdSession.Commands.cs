@@ -1,0 +1,301 @@
+// smtpd(8) verbs: HELO/EHLO, MAIL, RCPT, DATA, BDAT, RSET, NOOP, QUIT, HELP,
+// VRFY. Replies and limits follow Postfix's defaults and wording. Arguments
+// are spans into the input pipe; nothing here allocates on the success path
+// except once per message (queue ID log line) and once per HELO name.
+using System.Text;
+using System.Text.Unicode;
+using Postfix.Core.Cleanup;
+using Postfix.Core.Queue;
+
+namespace Postfix.Protocols.Smtpd;
+
+public sealed partial class SmtpdSession
+{
+    private SmtpdStats _stats;
+    private SmtpCommand _lastCommand;
+    private bool _esmtp;
+    private byte[] _helo = [];
+
+    private string LastCommandName => _phase switch
+    {
+        Phase.Data => "DATA",
+        Phase.Bdat => "BDAT",
+        _ => _lastCommand == SmtpCommand.Unknown ? "CONNECT" : _lastCommand.ToString().ToUpperInvariant(),
+    };
+
+    private string QueueIdText => _msg.QueueId.Value == 0 ? "NOQUEUE" : _msg.QueueId.ToString();
+
+    private Next HandleCommand(ReadOnlySpan<byte> line)
+    {
+        if (line.Contains((byte)0)) { _stats.Unknown.Total++; return Error(SmtpdReplies.NulInCommand); }
+        if (!Ascii.IsValid(line) && !Utf8.IsValid(line)) { _stats.Unknown.Total++; return Error(SmtpdReplies.BadUtf8); }
+        var cmd = SmtpCommandParser.Parse(line, out var arg);
+        _lastCommand = cmd;
+        switch (cmd)
+        {
+            case SmtpCommand.Ehlo: return Hello(arg, esmtp: true, ref _stats.Ehlo);
+            case SmtpCommand.Helo: return Hello(arg, esmtp: false, ref _stats.Helo);
+            case SmtpCommand.Mail: return Mail(arg);
+            case SmtpCommand.Rcpt: return Rcpt(arg);
+            case SmtpCommand.Data: return Data(arg);
+            case SmtpCommand.Bdat: return Bdat(arg);
+            case SmtpCommand.Rset:
+                _stats.Rset.Total++; _stats.Rset.Ok++;
+                ResetTransaction();
+                Write(SmtpdReplies.Ok);
+                return Next.NeedMore;
+            case SmtpCommand.Noop:
+                _stats.Noop.Total++; _stats.Noop.Ok++;
+                Write(SmtpdReplies.Ok);
+                return Next.NeedMore;
+            case SmtpCommand.Quit:
+                _stats.Quit.Total++; _stats.Quit.Ok++;
+                Write(SmtpdReplies.Bye);
+                return Next.Close;
+            case SmtpCommand.Help:
+                Write(SmtpdReplies.Help);
+                return Next.NeedMore;
+            case SmtpCommand.Vrfy:
+                _stats.Vrfy.Total++;
+                if (_s.DisableVrfy) return Error(SmtpdReplies.VrfyDisabled);
+                _stats.Vrfy.Ok++;
+                Write(SmtpdReplies.VrfyOk);
+                return Next.NeedMore;
+            case SmtpCommand.Auth:
+                _stats.Auth.Total++;
+                return Error(SmtpdReplies.AuthNotEnabled);
+            case SmtpCommand.StartTls:
+                _stats.StartTls.Total++;
+                return Error(SmtpdReplies.StartTlsNotOffered);
+            default:
+                _stats.Unknown.Total++;
+                return Error(SmtpdReplies.NotRecognized);
+        }
+    }
+
+    private Next Hello(ReadOnlySpan<byte> arg, bool esmtp, ref SmtpdCounter counter)
+    {
+        counter.Total++;
+        arg = SmtpCommandParser.Trim(arg);
+        if (arg.IsEmpty || arg.Contains((byte)' ')) return Error(esmtp ? SmtpdReplies.EhloSyntax : SmtpdReplies.HeloSyntax);
+        counter.Ok++;
+        if (!arg.SequenceEqual(_helo))
+        {
+            _helo = arg.ToArray();
+            _msg.Helo = Encoding.UTF8.GetString(arg);
+        }
+        _esmtp = esmtp;
+        ResetTransaction();
+        if (esmtp) Write(_s.EhloReply);
+        else
+        {
+            Write("250 "u8);
+            Write(_s.HostnameBytes);
+            Write("\r\n"u8);
+        }
+        return Next.NeedMore;
+    }
+
+    private Next Mail(ReadOnlySpan<byte> arg)
+    {
+        _stats.Mail.Total++;
+        if (_msg.HasSender) return Error(SmtpdReplies.NestedMail);
+        var status = SmtpPathParser.TryParse(arg, "FROM:"u8, out var address, out var parameters);
+        bool smtpUtf8 = false;
+        var body = BodyType.None;
+        var ret = DsnRet.None;
+        scoped ReadOnlySpan<byte> envid = default;
+        while (SmtpPathParser.NextParameter(ref parameters, out var key, out var value))
+        {
+            if (Ascii.EqualsIgnoreCase(key, "SIZE"u8))
+            {
+                if (!SmtpPathParser.TryParseDecimal(value, out long size)) return Error(SmtpdReplies.BadSize);
+                if (_s.MessageSizeLimit > 0 && size > _s.MessageSizeLimit) return Error(SmtpdReplies.SizeExceeded);
+            }
+            else if (Ascii.EqualsIgnoreCase(key, "BODY"u8))
+            {
+                if (Ascii.EqualsIgnoreCase(value, "8BITMIME"u8)) body = BodyType.EightBitMime;
+                else if (Ascii.EqualsIgnoreCase(value, "7BIT"u8)) body = BodyType.SevenBit;
+                else if (Ascii.EqualsIgnoreCase(value, "BINARYMIME"u8)) body = BodyType.BinaryMime;
+                else return Error(SmtpdReplies.BadBody);
+            }
+            else if (Ascii.EqualsIgnoreCase(key, "SMTPUTF8"u8) && value.IsEmpty) smtpUtf8 = true;
+            else if (Ascii.EqualsIgnoreCase(key, "RET"u8))
+            {
+                if (Ascii.EqualsIgnoreCase(value, "FULL"u8)) ret = DsnRet.Full;
+                else if (Ascii.EqualsIgnoreCase(value, "HDRS"u8)) ret = DsnRet.Hdrs;
+                else return Error(SmtpdReplies.BadRet);
+            }
+            else if (Ascii.EqualsIgnoreCase(key, "ENVID"u8))
+            {
+                if (value.IsEmpty || value.Length > 100 || !SmtpPathParser.IsXtext(value)) return Error(SmtpdReplies.BadEnvid);
+                envid = value;
+            }
+            else if (Ascii.EqualsIgnoreCase(key, "AUTH"u8)) { /* RFC 4954 AUTH=<>: accepted, ignored without SASL */ }
+            else return Error(SmtpdReplies.UnsupportedOption);
+        }
+        switch (status)
+        {
+            case PathStatus.Syntax: return Error(SmtpdReplies.MailSyntax);
+            case PathStatus.BadAddress: return Error(SmtpdReplies.BadSender);
+            case PathStatus.BadUtf8: return Error(SmtpdReplies.BadUtf8);
+            case PathStatus.NeedsSmtpUtf8 when !smtpUtf8: return Error(SmtpdReplies.NeedsSmtpUtf8);
+        }
+        ResetTransaction();
+        _msg.SetSender(address);
+        _msg.SmtpUtf8 = smtpUtf8;
+        _msg.BodyType = body;
+        _msg.Ret = ret;
+        if (!envid.IsEmpty) _msg.SetEnvId(envid);
+        _stats.Mail.Ok++;
+        Write(SmtpdReplies.MailOk);
+        return Next.NeedMore;
+    }
+
+    private Next Rcpt(ReadOnlySpan<byte> arg)
+    {
+        _stats.Rcpt.Total++;
+        if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
+        if (_msg.RecipientCount >= _s.RecipientLimit) return Error(SmtpdReplies.TooManyRecipients);
+        var status = SmtpPathParser.TryParse(arg, "TO:"u8, out var address, out var parameters);
+        var notify = DsnNotify.None;
+        scoped ReadOnlySpan<byte> orcpt = default;
+        while (SmtpPathParser.NextParameter(ref parameters, out var key, out var value))
+        {
+            if (Ascii.EqualsIgnoreCase(key, "NOTIFY"u8))
+            {
+                if (!TryParseNotify(value, out notify)) return Error(SmtpdReplies.BadNotify);
+            }
+            else if (Ascii.EqualsIgnoreCase(key, "ORCPT"u8))
+            {
+                int semi = value.IndexOf((byte)';');
+                if (semi <= 0 || value.Length > 500 || !SmtpPathParser.IsXtext(value[(semi + 1)..])) return Error(SmtpdReplies.BadOrcpt);
+                orcpt = value;
+            }
+            else return Error(SmtpdReplies.UnsupportedOption);
+        }
+        switch (status)
+        {
+            case PathStatus.Syntax: return Error(SmtpdReplies.RcptSyntax);
+            case PathStatus.BadAddress: return Error(SmtpdReplies.BadRecipient);
+            case PathStatus.BadUtf8: return Error(SmtpdReplies.BadUtf8);
+            case PathStatus.NeedsSmtpUtf8 when !_msg.SmtpUtf8: return Error(SmtpdReplies.NeedsSmtpUtf8);
+        }
+        if (address.IsEmpty) return Error(SmtpdReplies.BadRecipient);
+        // smtpd_relay_restrictions default: permit_mynetworks, defer_unauth_destination.
+        if (!_clientInMyNetworks && !_s.IsAcceptedDomain(address))
+        {
+            string a = Encoding.UTF8.GetString(address);
+            _server.Log.Info("smtpd", $"NOQUEUE: reject: RCPT from {_clientLabel}: 454 4.7.1 <{a}>: Relay access denied; from=<{_msg.SenderString()}> to=<{a}> proto={(_esmtp ? "ESMTP" : "SMTP")} helo=<{_msg.Helo}>");
+            Write("454 4.7.1 <"u8);
+            Write(address);
+            return Error(">: Relay access denied\r\n"u8);
+        }
+        if (_msg.QueueId.Value == 0)
+        {
+            _msg.QueueId = _server.Queue.NewQueueId();
+            _server.Log.Info("smtpd", $"{_msg.QueueId}: client={_clientLabel}");
+        }
+        _msg.AddRecipient(address, orcpt, notify);
+        _stats.Rcpt.Ok++;
+        Write(SmtpdReplies.RcptOk);
+        return Next.NeedMore;
+    }
+
+    private static bool TryParseNotify(ReadOnlySpan<byte> value, out DsnNotify notify)
+    {
+        notify = DsnNotify.None;
+        if (Ascii.EqualsIgnoreCase(value, "NEVER"u8)) { notify = DsnNotify.Never; return true; }
+        if (value.IsEmpty) return false;
+        foreach (var range in value.Split((byte)','))
+        {
+            var item = value[range];
+            if (Ascii.EqualsIgnoreCase(item, "SUCCESS"u8)) notify |= DsnNotify.Success;
+            else if (Ascii.EqualsIgnoreCase(item, "FAILURE"u8)) notify |= DsnNotify.Failure;
+            else if (Ascii.EqualsIgnoreCase(item, "DELAY"u8)) notify |= DsnNotify.Delay;
+            else return false;
+        }
+        return true;
+    }
+
+    private Next Data(ReadOnlySpan<byte> arg)
+    {
+        _stats.Data.Total++;
+        if (!arg.IsEmpty) return Error(SmtpdReplies.DataSyntax);
+        if (_usedBdat) return Error(SmtpdReplies.DataAfterBdat);
+        if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
+        if (_msg.RecipientCount == 0) return Error(SmtpdReplies.NeedRcpt);
+        StartContent();
+        _data = new SmtpDataReader(_s.MessageSizeLimit, _s.ForbidBareNewline);
+        _phase = Phase.Data;
+        Write(SmtpdReplies.StartData);
+        return Next.NeedMore;
+    }
+
+    private Next Bdat(ReadOnlySpan<byte> arg)
+    {
+        _stats.Bdat.Total++;
+        arg = SmtpCommandParser.Trim(arg);
+        int sp = arg.IndexOf((byte)' ');
+        var sizeText = sp < 0 ? arg : arg[..sp];
+        var rest = sp < 0 ? default : SmtpCommandParser.Trim(arg[sp..]);
+        bool last = false;
+        if (!rest.IsEmpty)
+        {
+            if (!Ascii.EqualsIgnoreCase(rest, "LAST"u8)) return BdatDesync();
+            last = true;
+        }
+        if (!SmtpPathParser.TryParseDecimal(sizeText, out long size)) return BdatDesync();
+        _bdatRemaining = size;
+        _bdatLast = last;
+        _bdatFailedTooBig = false;
+        _bdatNoRcpt = !_msg.HasSender || _msg.RecipientCount == 0;
+        if (!_bdatNoRcpt && !_usedBdat)
+        {
+            _usedBdat = true;
+            StartContent();
+        }
+        _phase = Phase.Bdat;
+        if (size == 0)
+        {
+            // Zero-length chunk: nothing to read; complete now.
+            var reader = new System.Buffers.SequenceReader<byte>(System.Buffers.ReadOnlySequence<byte>.Empty);
+            return ProcessBdat(ref reader);
+        }
+        return Next.NeedMore;
+    }
+
+    /// <summary>A BDAT we cannot size: the chunk bytes that follow would be read as commands, so disconnect.</summary>
+    private Next BdatDesync()
+    {
+        Write(SmtpdReplies.BdatSyntax);
+        WriteLine($"421 4.5.0 {_s.MyHostname} Error: cannot resynchronize after bad BDAT");
+        return Next.Close;
+    }
+
+    private void StartContent()
+    {
+        Span<byte> id = stackalloc byte[QueueId.Length];
+        _msg.QueueId.Format(id);
+        var protocol = _msg.SmtpUtf8 ? (_esmtp ? "UTF8SMTP"u8 : "UTF8SMTP"u8) : (_esmtp ? "ESMTP"u8 : "SMTP"u8);
+        _msg.Protocol = _esmtp ? "ESMTP" : "SMTP";
+        ReadOnlySpan<byte> single = default;
+        if (_msg.RecipientCount == 1)
+        {
+            // The recipient block starts with u16 length + address.
+            var block = _msg.RecipientBlock;
+            int len = block[0] | block[1] << 8;
+            single = block.Slice(2, len);
+        }
+        ReceivedHeader.Write(_msg.Content, _helo, "unknown", _clientAddr, _s.HostnameBytes, protocol, id, single, DateTimeOffset.UtcNow);
+    }
+
+    private void ResetTransaction()
+    {
+        _msg.Reset();
+        _usedBdat = false;
+        _bdatNoRcpt = false;
+        _bdatFailedTooBig = false;
+        if (_phase is Phase.Data or Phase.Bdat) _phase = Phase.Command;
+    }
+}

@@ -1,0 +1,366 @@
+// smtpd(8): one SMTP session over a Kestrel connection's pipes. This file is
+// the I/O loop; SmtpdSession.Commands.cs holds the verbs. One owner of
+// AdvanceTo: Process() parses as many complete commands as are buffered
+// (pipelining) and the loop flushes all their replies in one write, only when
+// no more input is buffered. Everything from the client is untrusted; every
+// read is bounded (line_length_limit, message_size_limit, smtpd_timeout).
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Postfix.Core.Cleanup;
+using Postfix.Core.Queue;
+
+namespace Postfix.Protocols.Smtpd;
+
+public sealed partial class SmtpdSession
+{
+    private enum Phase : byte { Command, DiscardLine, Data, Bdat }
+    private enum Next : byte { NeedMore, Commit, Sleep, Close }
+
+    private readonly SmtpdServer _server;
+    private readonly SmtpdSettings _s;
+    private readonly ConnectionContext _conn;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly MessageBuilder _msg;
+    private readonly IPAddress? _clientIp;
+    private readonly string _clientAddr;
+    private readonly string _clientLabel; // "unknown[1.2.3.4]"
+    private readonly bool _clientInMyNetworks;
+    private byte[]? _scratch;
+    private Phase _phase;
+    private SmtpDataReader _data;
+    private long _bdatRemaining;
+    private bool _bdatLast, _bdatFailedTooBig, _bdatNoRcpt, _usedBdat;
+    private long _lastActivity = Environment.TickCount64;
+    private volatile bool _timedOut;
+    private bool _unflushed;
+    private int _errors;
+
+    public SmtpdSession(SmtpdServer server, ConnectionContext connection)
+    {
+        _server = server;
+        _s = server.Settings;
+        _conn = connection;
+        _input = connection.Transport.Input;
+        _output = connection.Transport.Output;
+        _msg = new MessageBuilder(_s.MessageSizeLimit);
+        _msg.ContentLimit = Math.Min((long)int.MaxValue, Math.Max(_s.MessageSizeLimit, 0) + 64 * 1024);
+        if (_s.MessageSizeLimit <= 0) _msg.ContentLimit = Math.Min(server.Queue.MaxRecordSize, int.MaxValue);
+        _clientIp = (connection.RemoteEndPoint as IPEndPoint)?.Address;
+        if (_clientIp is { IsIPv4MappedToIPv6: true }) _clientIp = _clientIp.MapToIPv4();
+        _clientAddr = _clientIp?.ToString() ?? "unknown";
+        _clientLabel = $"unknown[{_clientAddr}]";
+        _clientInMyNetworks = _clientIp is not null && _s.IsMyNetworks(_clientIp);
+        _msg.ClientAddress = _clientAddr;
+    }
+
+    public async Task RunAsync()
+    {
+        var log = _server.Log;
+        log.Info("smtpd", $"connect from {_clientLabel}");
+        bool admitted = _server.TryEnter(this, _clientIp, _s);
+        try
+        {
+            if (!admitted)
+            {
+                log.Warning("smtpd", $"Connection concurrency limit exceeded: {_clientLabel}");
+                WriteLine($"421 4.7.0 {_s.MyHostname} Error: too many connections from {_clientAddr}");
+                await _output.FlushAsync().ConfigureAwait(false);
+                return;
+            }
+            _output.Write(_s.Greeting);
+            await _output.FlushAsync().ConfigureAwait(false);
+            await LoopAsync().ConfigureAwait(false);
+        }
+        catch (ConnectionResetException)
+        {
+            _lostConnection = true;
+        }
+        catch (IOException)
+        {
+            _lostConnection = true;
+        }
+        catch (ObjectDisposedException)
+        {
+            _lostConnection = true;
+        }
+        finally
+        {
+            _server.Leave(this, _clientIp, _s);
+            if (_lostConnection) log.Info("smtpd", $"lost connection after {LastCommandName} from {_clientLabel}");
+            log.Info("smtpd", $"disconnect from {_clientLabel}{_stats.Format()}");
+            _msg.Dispose();
+            if (_scratch != null) ArrayPool<byte>.Shared.Return(_scratch);
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private bool _lostConnection;
+
+    private async Task LoopAsync()
+    {
+        bool bufferedInput = false;
+        while (true)
+        {
+            if (_unflushed && !bufferedInput)
+            {
+                _unflushed = false;
+                var fr = await _output.FlushAsync().ConfigureAwait(false);
+                if (fr.IsCompleted) return;
+            }
+            var result = await _input.ReadAsync().ConfigureAwait(false);
+            if (result.IsCanceled)
+            {
+                if (_timedOut)
+                {
+                    _server.Log.Info("smtpd", $"timeout after {LastCommandName} from {_clientLabel}");
+                    WriteLine($"421 4.4.2 {_s.MyHostname} Error: timeout exceeded");
+                    await _output.FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+                continue;
+            }
+            _lastActivity = Environment.TickCount64;
+            var buffer = result.Buffer;
+            var next = Process(buffer, out var consumed, out var examined);
+            bufferedInput = !consumed.Equals(buffer.End);
+            _input.AdvanceTo(consumed, examined);
+            switch (next)
+            {
+                case Next.Commit:
+                    await CommitAsync().ConfigureAwait(false);
+                    break;
+                case Next.Sleep:
+                    await _output.FlushAsync().ConfigureAwait(false);
+                    await Task.Delay(_s.ErrorSleepTime).ConfigureAwait(false);
+                    break;
+                case Next.Close:
+                    await _output.FlushAsync().ConfigureAwait(false);
+                    return;
+                case Next.NeedMore when result.IsCompleted:
+                    _lostConnection = true;
+                    return;
+            }
+        }
+    }
+
+    /// <summary>Parses everything buffered. The only place that decides consumed/examined.</summary>
+    private Next Process(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out SequencePosition examined)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        Next next = Next.NeedMore;
+        while (next == Next.NeedMore && !reader.End)
+        {
+            switch (_phase)
+            {
+                case Phase.Command:
+                    var status = SmtpCommandParser.TryReadLine(ref reader, _s.LineLengthLimit, out var line);
+                    if (status == LineStatus.NeedMore) goto needMore;
+                    if (status == LineStatus.TooLong)
+                    {
+                        _phase = Phase.DiscardLine;
+                        next = Error(SmtpdReplies.LineTooLong);
+                        continue;
+                    }
+                    if (status is LineStatus.BareLf or LineStatus.BareCr)
+                    {
+                        next = BareNewline(status == LineStatus.BareLf);
+                        continue;
+                    }
+                    next = HandleCommand(AsSpan(line));
+                    break;
+
+                case Phase.DiscardLine:
+                    if (!reader.TryAdvanceTo((byte)'\n')) { reader.AdvanceToEnd(); goto needMore; }
+                    _phase = Phase.Command;
+                    break;
+
+                case Phase.Data:
+                    next = ProcessData(ref reader);
+                    break;
+
+                case Phase.Bdat:
+                    next = ProcessBdat(ref reader);
+                    break;
+            }
+        }
+        consumed = reader.Position;
+        // Stopped for a commit / sleep / close: the rest is already buffered, so the
+        // next read must return at once rather than wait for new bytes.
+        examined = next == Next.NeedMore && reader.End ? buffer.End : consumed;
+        return next;
+
+    needMore:
+        consumed = reader.Position;
+        examined = buffer.End;
+        return Next.NeedMore;
+    }
+
+    private ReadOnlySpan<byte> AsSpan(in ReadOnlySequence<byte> line)
+    {
+        if (line.IsSingleSegment) return line.FirstSpan;
+        _scratch ??= ArrayPool<byte>.Shared.Rent(_s.LineLengthLimit + 2);
+        line.CopyTo(_scratch);
+        return _scratch.AsSpan(0, (int)line.Length);
+    }
+
+    private Next ProcessData(ref SequenceReader<byte> reader)
+    {
+        while (!reader.End)
+        {
+            var status = _data.Process(reader.UnreadSpan, _msg.Content, out int n);
+            reader.Advance(n);
+            switch (status)
+            {
+                case DataStatus.Done:
+                    _phase = Phase.Command;
+                    if (_data.TooBig)
+                    {
+                        _server.Log.Info("smtpd", $"{QueueIdText}: reject: size {_data.Size} from {_clientLabel}: message_size_limit exceeded");
+                        ResetTransaction();
+                        return Error(SmtpdReplies.SizeExceeded);
+                    }
+                    return Next.Commit;
+                case DataStatus.BareLf:
+                    return BareNewline(true);
+                case DataStatus.BareCr:
+                    return BareNewline(false);
+            }
+        }
+        return Next.NeedMore;
+    }
+
+    private Next ProcessBdat(ref SequenceReader<byte> reader)
+    {
+        long take = Math.Min(_bdatRemaining, reader.Remaining);
+        if (!_bdatNoRcpt && !_bdatFailedTooBig)
+        {
+            if (_msg.ContentLength + _bdatRemaining > _s.MessageSizeLimit && _s.MessageSizeLimit > 0
+                || !_msg.Content.CanWrite((int)Math.Min(take, int.MaxValue)))
+            {
+                _bdatFailedTooBig = true;
+            }
+            else
+            {
+                var chunk = reader.UnreadSequence.Slice(0, take);
+                foreach (var seg in chunk) _msg.Content.Write(seg.Span);
+            }
+        }
+        reader.Advance(take);
+        _bdatRemaining -= take;
+        if (_bdatRemaining > 0) return Next.NeedMore;
+        _phase = Phase.Command;
+        if (_bdatNoRcpt)
+        {
+            if (_bdatLast) ResetTransaction();
+            return Error(SmtpdReplies.NeedRcpt);
+        }
+        if (_bdatFailedTooBig)
+        {
+            if (_bdatLast) ResetTransaction();
+            return Error(SmtpdReplies.SizeExceeded);
+        }
+        if (_bdatLast) return Next.Commit;
+        WriteBdatOk(take);
+        return Next.NeedMore;
+    }
+
+    private async Task CommitAsync()
+    {
+        var id = _msg.QueueId;
+        try
+        {
+            _msg.ArrivalUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            await _server.Queue.CommitAsync(_msg, CancellationToken.None).ConfigureAwait(false);
+            _server.CountAccepted();
+            WriteQueued(id);
+            _stats.Data.Ok++;
+        }
+        catch (QueueWriteException e)
+        {
+            _server.Log.Warning("cleanup", $"{QueueIdText}: queue file write error: {e.Message}");
+            Error(SmtpdReplies.QueueError);
+        }
+        ResetTransaction();
+    }
+
+    internal void CheckTimeout(long now)
+    {
+        long idle = now - Volatile.Read(ref _lastActivity);
+        if (idle > _s.Timeout.TotalMilliseconds && !_timedOut)
+        {
+            _timedOut = true;
+            _input.CancelPendingRead();
+        }
+        else if (_timedOut && idle > _s.Timeout.TotalMilliseconds + 10_000)
+        {
+            _conn.Abort(new ConnectionAbortedException("smtpd_timeout"));
+        }
+    }
+
+    private Next BareNewline(bool lf)
+    {
+        _server.Log.Info("smtpd", $"warning: disconnect: bare <{(lf ? "LF" : "CR")}> received from {_clientLabel}");
+        WriteLine(lf ? $"521 5.5.2 {_s.MyHostname} Error: bare <LF> received" : $"521 5.5.2 {_s.MyHostname} Error: bare <CR> received");
+        ResetTransaction();
+        return Next.Close;
+    }
+
+    /// <summary>Writes an error reply and applies smtpd_soft_error_limit / smtpd_hard_error_limit.</summary>
+    private Next Error(ReadOnlySpan<byte> reply)
+    {
+        Write(reply);
+        _errors++;
+        if (_errors >= _s.HardErrorLimit)
+        {
+            _server.Log.Info("smtpd", $"too many errors after {LastCommandName} from {_clientLabel}");
+            WriteLine($"421 4.7.0 {_s.MyHostname} Error: too many errors");
+            return Next.Close;
+        }
+        return _errors > _s.SoftErrorLimit && _s.ErrorSleepTime > TimeSpan.Zero ? Next.Sleep : Next.NeedMore;
+    }
+
+    private void Write(ReadOnlySpan<byte> bytes)
+    {
+        _output.Write(bytes);
+        _unflushed = true;
+    }
+
+    private void WriteLine(string text)
+    {
+        var span = _output.GetSpan(text.Length * 3 + 2);
+        int n = System.Text.Encoding.UTF8.GetBytes(text, span);
+        span[n++] = (byte)'\r';
+        span[n++] = (byte)'\n';
+        _output.Advance(n);
+        _unflushed = true;
+    }
+
+    private void WriteQueued(QueueId id)
+    {
+        var span = _output.GetSpan(64);
+        "250 2.0.0 Ok: queued as "u8.CopyTo(span);
+        int n = 24;
+        id.Format(span[n..]);
+        n += QueueId.Length;
+        span[n++] = (byte)'\r';
+        span[n++] = (byte)'\n';
+        _output.Advance(n);
+        _unflushed = true;
+    }
+
+    private void WriteBdatOk(long bytes)
+    {
+        var span = _output.GetSpan(64);
+        "250 2.0.0 Ok: "u8.CopyTo(span);
+        int n = 14;
+        bytes.TryFormat(span[n..], out int w);
+        n += w;
+        " bytes\r\n"u8.CopyTo(span[n..]);
+        n += 8;
+        _output.Advance(n);
+        _unflushed = true;
+    }
+}

@@ -1,0 +1,208 @@
+// The mail queue on a FASTER log (Postfix: the queue directory + cleanup's
+// queue-file write + qmgr's view of it). One append-only log holds message
+// records and small state records; an in-memory index maps queue IDs to log
+// addresses. Durability is group commit: every session appends, then waits for
+// the committer loop, which runs one FASTER commit for everyone who appended
+// since the last one. A 250 is sent only after that commit completed.
+// Recovery replays the log from its begin address on start.
+using System.Collections.Concurrent;
+using FASTER.core;
+using Postfix.Core.Cleanup;
+using Postfix.Core.Queue;
+
+namespace Postfix.Queue.Store;
+
+public sealed class QueueStore : IQueueWriter, IAsyncDisposable
+{
+    private readonly FasterLog _log;
+    private readonly IDevice _device;
+    private readonly ConcurrentDictionary<long, QueueEntry> _index = new();
+    private readonly QueueIdAllocator _ids = new();
+    private readonly QueueCommitter _committer;
+    private readonly long[] _counts = new long[8];
+    private readonly TimeSpan _commitTimeout;
+    private long _minLiveHint;
+
+    public string Directory { get; }
+    public int MaxRecordSize { get; }
+    public int RecoveredCount { get; private set; }
+
+    /// <summary>Raised after a message is durably committed (qmgr's "incoming" wakeup).</summary>
+    public event Action<QueueEntry, CommittedInfo>? Committed;
+
+    private QueueStore(string directory, FasterLog log, IDevice device, int maxRecord, TimeSpan commitTimeout)
+    {
+        Directory = directory;
+        _log = log;
+        _device = device;
+        MaxRecordSize = maxRecord;
+        _commitTimeout = commitTimeout;
+        _committer = new QueueCommitter(log);
+    }
+
+    /// <summary>
+    /// Opens (creating if needed) the queue under <paramref name="queueDirectory"/>/log and
+    /// recovers every message committed before the last stop or crash.
+    /// </summary>
+    public static async Task<QueueStore> OpenAsync(string queueDirectory, long messageSizeLimit,
+        IProgress<string>? progress = null, CancellationToken ct = default)
+    {
+        var logDir = Path.Combine(queueDirectory, "log");
+        System.IO.Directory.CreateDirectory(logDir);
+        int pageBits = QueueLayout.LoadOrCreatePageBits(logDir, messageSizeLimit);
+        var device = Devices.CreateLogDevice(Path.Combine(logDir, "hlog.log"), preallocateFile: false);
+        var settings = new FasterLogSettings
+        {
+            LogDevice = device,
+            LogCommitDir = logDir,
+            PageSizeBits = pageBits,
+            MemorySizeBits = pageBits + 2,
+            SegmentSizeBits = Math.Max(28, pageBits + 1),
+            FastCommitMode = true,
+            AutoRefreshSafeTailAddress = false,
+            TryRecoverLatest = true,
+            RemoveOutdatedCommits = true,
+        };
+        var log = await FasterLog.CreateAsync(settings, ct).ConfigureAwait(false);
+        int maxRecord = (1 << pageBits) - 64;
+        var store = new QueueStore(queueDirectory, log, device, maxRecord, TimeSpan.FromSeconds(60));
+        store.Recover(progress);
+        store._committer.Start();
+        return store;
+    }
+
+    public long BeginAddress => _log.BeginAddress;
+    public long TailAddress => _log.TailAddress;
+    public long CommittedUntilAddress => _log.CommittedUntilAddress;
+
+    public QueueId NewQueueId() => _ids.Next();
+
+    public long Count(QueueState state) => Volatile.Read(ref _counts[(int)state]);
+    public long TotalCount => _index.Count;
+
+    public IEnumerable<QueueEntry> Entries => _index.Values;
+
+    public bool TryGet(QueueId id, out QueueEntry entry) => _index.TryGetValue(id.Value, out entry!);
+
+    public async ValueTask CommitAsync(MessageBuilder message, CancellationToken cancellationToken)
+    {
+        int length = QueueFile.MessageLength(message);
+        if (length > MaxRecordSize)
+            throw new QueueWriteException($"message record of {length} bytes exceeds the queue's record limit {MaxRecordSize}");
+        var entry = new MessageLogEntry(message, length);
+        long address;
+        try
+        {
+            if (!_log.TryEnqueue(entry, out address))
+                address = await _log.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new QueueWriteException("queue file write error", e);
+        }
+        var qe = new QueueEntry(message.QueueId, address, length, message.ArrivalUnixMs);
+        await _committer.WaitForCommitAsync(address + 1, _commitTimeout, cancellationToken).ConfigureAwait(false);
+        // Index only after durability: qmgr and postqueue never see an uncommitted message.
+        _index[qe.Id.Value] = qe;
+        Interlocked.Increment(ref _counts[(int)QueueState.Incoming]);
+        Committed?.Invoke(qe, new CommittedInfo(message.SenderString(), message.ContentLength, message.RecipientCount));
+    }
+
+    /// <summary>Moves a message to another queue. The state record rides on the next group commit.</summary>
+    public void SetState(QueueEntry entry, QueueState state, long notBeforeUnixMs = 0)
+    {
+        var old = entry.State;
+        if (old == state && entry.NotBeforeUnixMs == notBeforeUnixMs) return;
+        AppendState(entry.Id, state, notBeforeUnixMs);
+        entry.NotBeforeUnixMs = notBeforeUnixMs;
+        entry.State = state;
+        Interlocked.Decrement(ref _counts[(int)old]);
+        if (state == QueueState.Removed)
+        {
+            _index.TryRemove(entry.Id.Value, out _);
+        }
+        else
+        {
+            Interlocked.Increment(ref _counts[(int)state]);
+        }
+    }
+
+    public void Remove(QueueEntry entry) => SetState(entry, QueueState.Removed);
+
+    private void AppendState(QueueId id, QueueState state, long notBefore)
+    {
+        var rec = new StateLogEntry(id, state, notBefore);
+        while (!_log.TryEnqueue(rec, out _)) Thread.Yield();
+        _committer.RequestCommit();
+    }
+
+    /// <summary>Reads a message's record back from the log (memory or disk).</summary>
+    public async ValueTask<QueuedMessage?> ReadAsync(QueueEntry entry, CancellationToken ct = default)
+    {
+        var (bytes, length) = await _log.ReadAsync(entry.Address, entry.Length + 64, ct).ConfigureAwait(false);
+        if (bytes is null) return null;
+        return QueueFile.TryReadMessage(bytes.AsMemory(0, length), out var m) ? m : null;
+    }
+
+    /// <summary>Waits until everything appended so far (state records included) is durable.</summary>
+    public Task FlushAsync(CancellationToken ct = default) =>
+        _committer.WaitForCommitAsync(_log.TailAddress, _commitTimeout, ct).AsTask();
+
+    /// <summary>Reclaims log space below the oldest message still queued (takes effect at the next commit).</summary>
+    public long ReclaimSpace()
+    {
+        long min = _log.TailAddress;
+        foreach (var e in _index.Values)
+            if (e.Address < min) min = e.Address;
+        if (min > _minLiveHint && min > _log.BeginAddress)
+        {
+            _minLiveHint = min;
+            _log.TruncateUntil(min);
+            _committer.RequestCommit();
+        }
+        return min;
+    }
+
+    private void Recover(IProgress<string>? progress)
+    {
+        long begin = _log.BeginAddress, end = _log.TailAddress;
+        using var iter = _log.Scan(begin, end);
+        long records = 0;
+        while (iter.GetNext(out byte[] rec, out int len, out long addr))
+        {
+            records++;
+            if (progress != null && records % 100_000 == 0)
+                progress.Report($"queue recovery: {records} records, {(addr - begin) * 100 / Math.Max(1, end - begin)}%");
+            var span = rec.AsSpan(0, len);
+            if (!QueueFile.TryPeek(span, out byte kind, out var id)) continue;
+            _ids.Observe(id);
+            if (kind == QueueFile.KindMessage)
+            {
+                long arrival = BitConverter.ToInt64(rec, 10);
+                _index[id.Value] = new QueueEntry(id, addr, len, arrival);
+            }
+            else if (QueueFile.TryReadState(span, out _, out var state, out long notBefore)
+                     && _index.TryGetValue(id.Value, out var e))
+            {
+                if (state == QueueState.Removed) _index.TryRemove(id.Value, out _);
+                else { e.State = state; e.NotBeforeUnixMs = notBefore; }
+            }
+        }
+        foreach (var e in _index.Values)
+        {
+            // A message that was being delivered when we stopped goes back to
+            // incoming (Postfix: active queue files are requeued on qmgr start).
+            if (e.State == QueueState.Active) e.State = QueueState.Incoming;
+            _counts[(int)e.State]++;
+        }
+        RecoveredCount = _index.Count;
+        progress?.Report($"queue recovery: done, {RecoveredCount} messages from {records} records");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _committer.StopAsync().ConfigureAwait(false);
+        _log.Dispose();
+        _device.Dispose();
+    }
+}
