@@ -32,9 +32,13 @@ public sealed class Maillog : IAsyncDisposable
     public static Maillog Open(string? file, string hostname, string syslogName)
     {
         if (string.IsNullOrEmpty(file) || file == "/dev/stdout")
-            return new Maillog(Console.Out, hostname, syslogName);
+        {
+            // Buffered: the pump flushes once per batch, not once per line.
+            var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
+            return new Maillog(stdout, hostname, syslogName, owns: true);
+        }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-        var w = new StreamWriter(new FileStream(file, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = false };
+        var w = new StreamWriter(new FileStream(file, FileMode.Append, FileAccess.Write, FileShare.ReadWrite), new System.Text.UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
         return new Maillog(w, hostname, syslogName, owns: true);
     }
 

@@ -1,0 +1,129 @@
+// A real MTA process for tests: its own config directory (main.cf + master.cf),
+// queue and maillog under a temp directory, a free loopback port, started with
+// the ./postfix launcher exactly as an operator would (-c DIR start-fg).
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Postfix.Tests.Infrastructure;
+
+public sealed class MtaInstance : IAsyncDisposable
+{
+    private Process? _process;
+
+    public string Dir { get; }
+    public string ConfigDir => Path.Combine(Dir, "etc");
+    public string QueueDir => Path.Combine(Dir, "queue");
+    public string MaillogPath => Path.Combine(Dir, "maillog");
+    public int Port { get; }
+
+    private MtaInstance(string dir, int port) { Dir = dir; Port = port; }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>Writes the config and starts the MTA; <paramref name="mainCfExtra"/> lines are appended to main.cf.</summary>
+    public static async Task<MtaInstance> StartAsync(string mainCfExtra = "", string masterOptions = "")
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "mta-test-" + Guid.NewGuid().ToString("N")[..10]);
+        var mta = new MtaInstance(dir, FreePort());
+        Directory.CreateDirectory(mta.ConfigDir);
+        File.WriteAllText(Path.Combine(mta.ConfigDir, "main.cf"),
+            $"""
+            # written by the test fixture
+            myhostname = mx.test.example
+            queue_directory = {mta.QueueDir}
+            maillog_file = {mta.MaillogPath}
+            inet_interfaces = 127.0.0.1
+            {mainCfExtra}
+
+            """);
+        File.WriteAllText(Path.Combine(mta.ConfigDir, "master.cf"),
+            $"127.0.0.1:{mta.Port} inet n - n - - smtpd {masterOptions}\n");
+        await mta.StartProcessAsync();
+        return mta;
+    }
+
+    public async Task StartProcessAsync()
+    {
+        var psi = new ProcessStartInfo(Repo.Launcher)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Dir,
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(ConfigDir);
+        psi.ArgumentList.Add("start-fg");
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_stderr) _stderr.AppendLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        bool up = await Repo.WaitUntilAsync(() => _process.HasExited || Listening(), TimeSpan.FromSeconds(120), 100);
+        if (!up || _process.HasExited)
+            throw new InvalidOperationException($"MTA did not start (exit {(_process.HasExited ? _process.ExitCode : -1)}): {Stderr}\n{Maillog}");
+    }
+
+    private readonly System.Text.StringBuilder _stderr = new();
+    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+    public string Maillog => File.Exists(MaillogPath) ? File.ReadAllText(MaillogPath) : "";
+
+    private bool Listening()
+    {
+        try
+        {
+            using var c = new TcpClient();
+            c.Connect(IPAddress.Loopback, Port);
+            return true;
+        }
+        catch (SocketException) { return false; }
+    }
+
+    /// <summary>Runs ./postfix -c CONFIG args...</summary>
+    public Task<Repo.Result> PostfixAsync(params string[] args) =>
+        Repo.RunAsync(Repo.Launcher, new[] { "-c", ConfigDir }.Concat(args));
+
+    /// <summary>Total queued messages, read with "postqueue -n".</summary>
+    public async Task<int> QueueCountAsync()
+    {
+        var r = await PostfixAsync("postqueue", "-n");
+        if (r.ExitCode != 0) throw new InvalidOperationException($"postqueue -n failed: {r.Stderr}");
+        var line = r.Stdout.Split('\n').First(l => l.StartsWith("total "));
+        return int.Parse(line[6..].Trim());
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, as in a crash or power cut.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false })
+        {
+            // The launcher execs dotnet, so this PID is the MTA itself.
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(30_000);
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            var r = await PostfixAsync("stop");
+            if (!await Repo.WaitUntilAsync(() => _process.HasExited, TimeSpan.FromSeconds(30)))
+                throw new InvalidOperationException("postfix stop did not stop the MTA: " + r.Stderr);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { Kill(); } catch (InvalidOperationException) { }
+        _process?.Dispose();
+        await Task.Delay(10);
+        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
