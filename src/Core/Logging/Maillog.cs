@@ -16,6 +16,7 @@ public sealed class Maillog : IAsyncDisposable
     private readonly string _host;
     private readonly string _syslogName;
     private readonly int _pid = Environment.ProcessId;
+    private static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(10);
     private long _stampSecond = -1;
     private string _stamp = "";
 
@@ -73,6 +74,8 @@ public sealed class Maillog : IAsyncDisposable
         {
             while (reader.TryRead(out var line)) _out.WriteLine(line);
             try { _out.Flush(); } catch (IOException) { }
+            // Let a busy server's lines gather into one write instead of one per line.
+            await Task.Delay(BatchDelay).ConfigureAwait(false);
         }
     }
 

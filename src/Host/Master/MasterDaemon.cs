@@ -108,6 +108,14 @@ public sealed class MasterDaemon
             })
             .ConfigureWebHost(web => web
                 .UseKestrelCore()
+                .UseSockets(so =>
+                {
+                    // SMTP is many tiny request/replies per connection: run the
+                    // session on the socket's I/O thread (no thread-pool hop per
+                    // command) and skip the zero-byte read before each receive.
+                    so.UnsafePreferInlineScheduling = true;
+                    so.WaitForDataBeforeAllocatingBuffer = false;
+                })
                 .ConfigureKestrel(o =>
                 {
                     o.AddServerHeader = false;
