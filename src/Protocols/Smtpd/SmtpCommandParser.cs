@@ -13,7 +13,8 @@ public enum LineStatus : byte
 {
     Ok,
     NeedMore,
-    TooLong,
+    TooLong,          // partial line past the limit: nothing consumed, discard up to the next LF
+    TooLongComplete,  // whole line past the limit: already consumed
     BareLf,
     BareCr,
 }
@@ -24,7 +25,8 @@ public static class SmtpCommandParser
     /// Reads one CRLF-terminated line (without the CRLF). Returns NeedMore without
     /// consuming when no complete line is buffered and the partial line is within
     /// <paramref name="maxLength"/>; TooLong when it is not (nothing consumed: the
-    /// caller discards up to the next LF).
+    /// caller discards up to the next LF); TooLongComplete when a complete line
+    /// was too long (it has been consumed).
     /// </summary>
     public static LineStatus TryReadLine(ref SequenceReader<byte> reader, int maxLength, out ReadOnlySequence<byte> line)
     {
@@ -32,12 +34,13 @@ public static class SmtpCommandParser
         if (!reader.TryReadTo(out line, (byte)'\n', advancePastDelimiter: true))
         {
             line = default;
-            return reader.Remaining > maxLength ? LineStatus.TooLong : LineStatus.NeedMore;
+            // +1: a line of exactly maxLength may have its CR buffered before its LF.
+            return reader.Remaining > maxLength + 1 ? LineStatus.TooLong : LineStatus.NeedMore;
         }
         long len = line.Length;
         if (len > maxLength + 1)
         {
-            return LineStatus.TooLong;
+            return LineStatus.TooLongComplete;
         }
         if (len == 0 || !EndsWithCr(line))
         {

@@ -24,6 +24,8 @@ public struct SmtpDataReader
 
     private State _state;
     private long _size;
+    private bool _tooBig;
+    private bool _afterBareLf; // the current line began after a bare LF: its dot can never end DATA
     private readonly long _limit;
     private readonly bool _forbidBareNewline;
 
@@ -31,6 +33,8 @@ public struct SmtpDataReader
     {
         _state = State.LineStart;
         _size = 0;
+        _tooBig = false;
+        _afterBareLf = false;
         _limit = limit <= 0 ? long.MaxValue : limit;
         _forbidBareNewline = forbidBareNewline;
     }
@@ -39,7 +43,7 @@ public struct SmtpDataReader
     public readonly long Size => _size;
 
     /// <summary>True once content passed the limit; the rest is read and dropped.</summary>
-    public readonly bool TooBig => _size > _limit;
+    public readonly bool TooBig => _tooBig;
 
     /// <summary>
     /// Consumes from <paramref name="input"/>, appending unstuffed content to
@@ -53,7 +57,8 @@ public struct SmtpDataReader
             switch (_state)
             {
                 case State.LineStart:
-                    if (input[i] == (byte)'.') { _state = State.Dot; i++; }
+                    if (input[i] == (byte)'.' && _afterBareLf) { _state = State.InLine; } // plain data
+                    else if (input[i] == (byte)'.') { _state = State.Dot; i++; }
                     else _state = State.InLine;
                     break;
 
@@ -65,6 +70,7 @@ public struct SmtpDataReader
                         // "<LF>.<LF>" is a line holding one dot, never the end of data.
                         Append(output, ".\r\n"u8);
                         _state = State.LineStart;
+                        _afterBareLf = true;
                         i++;
                     }
                     else _state = State.InLine; // the stuffing dot is dropped
@@ -78,7 +84,7 @@ public struct SmtpDataReader
                     break;
 
                 case State.Cr:
-                    if (input[i] == (byte)'\n') { Append(output, "\r\n"u8); _state = State.LineStart; i++; }
+                    if (input[i] == (byte)'\n') { Append(output, "\r\n"u8); _state = State.LineStart; _afterBareLf = false; i++; }
                     else if (_forbidBareNewline) { consumed = i; return DataStatus.BareCr; }
                     else { Append(output, "\r"u8); _state = State.InLine; }
                     break;
@@ -91,7 +97,7 @@ public struct SmtpDataReader
                     i += n;
                     if (input[i] == (byte)'\r') { _state = State.Cr; i++; }
                     else if (_forbidBareNewline) { consumed = i; return DataStatus.BareLf; }
-                    else { Append(output, "\r\n"u8); _state = State.LineStart; i++; }
+                    else { Append(output, "\r\n"u8); _state = State.LineStart; _afterBareLf = true; i++; }
                     break;
             }
         }
@@ -102,7 +108,8 @@ public struct SmtpDataReader
     private void Append(PooledBuffer output, ReadOnlySpan<byte> data)
     {
         _size += data.Length;
-        if (_size <= _limit && output.CanWrite(data.Length)) output.Write(data);
-        else if (_size <= _limit) _size = _limit + 1; // buffer bound hit first: treat as too big
+        if (_tooBig) return;
+        if (_size > _limit || !output.CanWrite(data.Length)) _tooBig = true; // buffer bound counts as too big
+        else output.Write(data);
     }
 }

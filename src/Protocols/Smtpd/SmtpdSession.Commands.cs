@@ -247,6 +247,7 @@ public sealed partial class SmtpdSession
         }
         if (!SmtpPathParser.TryParseDecimal(sizeText, out long size)) return BdatDesync();
         _bdatRemaining = size;
+        _bdatChunkSize = size;
         _bdatLast = last;
         _bdatFailedTooBig = false;
         _bdatNoRcpt = !_msg.HasSender || _msg.RecipientCount == 0;

@@ -31,7 +31,7 @@ public sealed partial class SmtpdSession
     private byte[]? _scratch;
     private Phase _phase;
     private SmtpDataReader _data;
-    private long _bdatRemaining;
+    private long _bdatRemaining, _bdatChunkSize;
     private bool _bdatLast, _bdatFailedTooBig, _bdatNoRcpt, _usedBdat;
     private long _lastActivity = Environment.TickCount64;
     private volatile bool _timedOut;
@@ -158,9 +158,9 @@ public sealed partial class SmtpdSession
                 case Phase.Command:
                     var status = SmtpCommandParser.TryReadLine(ref reader, _s.LineLengthLimit, out var line);
                     if (status == LineStatus.NeedMore) goto needMore;
-                    if (status == LineStatus.TooLong)
+                    if (status is LineStatus.TooLong or LineStatus.TooLongComplete)
                     {
-                        _phase = Phase.DiscardLine;
+                        if (status == LineStatus.TooLong) _phase = Phase.DiscardLine;
                         next = Error(SmtpdReplies.LineTooLong);
                         continue;
                     }
@@ -263,7 +263,8 @@ public sealed partial class SmtpdSession
             return Error(SmtpdReplies.SizeExceeded);
         }
         if (_bdatLast) return Next.Commit;
-        WriteBdatOk(take);
+        _stats.Bdat.Ok++;
+        WriteBdatOk(_bdatChunkSize);
         return Next.NeedMore;
     }
 
@@ -276,7 +277,8 @@ public sealed partial class SmtpdSession
             await _server.Queue.CommitAsync(_msg, CancellationToken.None).ConfigureAwait(false);
             _server.CountAccepted();
             WriteQueued(id);
-            _stats.Data.Ok++;
+            if (_usedBdat) _stats.Bdat.Ok++;
+            else _stats.Data.Ok++;
         }
         catch (QueueWriteException e)
         {
