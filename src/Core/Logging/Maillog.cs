@@ -18,6 +18,7 @@ public sealed class Maillog : IAsyncDisposable
     private readonly int _pid = Environment.ProcessId;
     private static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(10);
     private long _stampSecond = -1;
+    private long _pending; // lines handed to the pump, not yet written
     private string _stamp = "";
 
     public static Maillog Null { get; } = new(TextWriter.Null, "localhost", "postfix");
@@ -49,7 +50,9 @@ public sealed class Maillog : IAsyncDisposable
     /// <summary>Logs "postfix/DAEMON[pid]: TEXT".</summary>
     public void Info(string daemon, string text)
     {
-        _lines.Writer.TryWrite($"{Stamp()} {_host} {_syslogName}/{daemon}[{_pid}]: {text}");
+        Interlocked.Increment(ref _pending);
+        if (!_lines.Writer.TryWrite($"{Stamp()} {_host} {_syslogName}/{daemon}[{_pid}]: {text}"))
+            Interlocked.Decrement(ref _pending);
     }
 
     public void Warning(string daemon, string text) => Info(daemon, "warning: " + text);
@@ -72,8 +75,10 @@ public sealed class Maillog : IAsyncDisposable
         var reader = _lines.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var line)) _out.WriteLine(line);
+            int n = 0;
+            while (reader.TryRead(out var line)) { _out.WriteLine(line); n++; }
             try { _out.Flush(); } catch (IOException) { }
+            Interlocked.Add(ref _pending, -n);
             // Let a busy server's lines gather into one write instead of one per line.
             await Task.Delay(BatchDelay).ConfigureAwait(false);
         }
@@ -82,8 +87,7 @@ public sealed class Maillog : IAsyncDisposable
     public async Task FlushAsync()
     {
         // Wait (bounded) until the pump has drained what was written so far.
-        for (int i = 0; i < 200 && _lines.Reader.Count > 0; i++) await Task.Delay(5);
-        try { _out.Flush(); } catch (IOException) { }
+        for (int i = 0; i < 400 && Interlocked.Read(ref _pending) > 0; i++) await Task.Delay(5);
     }
 
     public async ValueTask DisposeAsync()

@@ -116,6 +116,8 @@ public sealed class MtaInstance : IAsyncDisposable
             var r = await PostfixAsync("stop");
             if (!await Repo.WaitUntilAsync(() => _process.HasExited, TimeSpan.FromSeconds(30)))
                 throw new InvalidOperationException("postfix stop did not stop the MTA: " + r.Stderr);
+            if (_process.ExitCode != 0)
+                throw new InvalidOperationException($"MTA exited with {_process.ExitCode} on postfix stop: {Stderr}");
         }
     }
 

@@ -58,6 +58,10 @@ public sealed class DurabilityTests
 
         await mta.StartProcessAsync();
         Assert.Equal(n, await mta.QueueCountAsync());
+        // A clean stop exits 0 and keeps everything too.
+        await mta.StopAsync();
+        await mta.StartProcessAsync();
+        Assert.Equal(n, await mta.QueueCountAsync());
     }
 
     [Fact]
