@@ -12,6 +12,7 @@ public static class QueueFile
 {
     public const byte KindMessage = (byte)'M';
     public const byte KindState = (byte)'S';
+    public const byte KindRecipientDone = (byte)'R';
     public const byte Version = 1;
     public const byte FlagSmtpUtf8 = 1;
 
@@ -84,11 +85,31 @@ public static class QueueFile
         return state is >= QueueState.Incoming and <= QueueState.Removed;
     }
 
+    public const int RecipientDoneLength = 2 + 8 + 4;
+
+    /// <summary>Recipient <paramref name="index"/> needs no further delivery (sent or bounced).</summary>
+    public static int WriteRecipientDone(Span<byte> dest, QueueId id, int index)
+    {
+        dest[0] = KindRecipientDone;
+        dest[1] = Version;
+        BinaryPrimitives.WriteInt64LittleEndian(dest[2..], id.Value);
+        BinaryPrimitives.WriteInt32LittleEndian(dest[10..], index);
+        return RecipientDoneLength;
+    }
+
+    public static bool TryReadRecipientDone(ReadOnlySpan<byte> rec, out int index)
+    {
+        index = -1;
+        if (rec.Length < RecipientDoneLength || rec[0] != KindRecipientDone || rec[1] != Version) return false;
+        index = BinaryPrimitives.ReadInt32LittleEndian(rec[10..]);
+        return index >= 0;
+    }
+
     /// <summary>Reads just the kind and queue ID of any record.</summary>
     public static bool TryPeek(ReadOnlySpan<byte> rec, out byte kind, out QueueId id)
     {
         kind = 0; id = default;
-        if (rec.Length < 10 || rec[1] != Version || (rec[0] != KindMessage && rec[0] != KindState)) return false;
+        if (rec.Length < 10 || rec[1] != Version || (rec[0] != KindMessage && rec[0] != KindState && rec[0] != KindRecipientDone)) return false;
         kind = rec[0];
         id = new QueueId(BinaryPrimitives.ReadInt64LittleEndian(rec[2..]));
         return true;

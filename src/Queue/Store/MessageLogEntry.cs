@@ -17,3 +17,9 @@ internal readonly struct StateLogEntry(QueueId id, QueueState state, long notBef
     public int SerializedLength => QueueFile.StateLength;
     public void SerializeTo(Span<byte> dest) => QueueFile.WriteState(dest, id, state, notBefore);
 }
+
+internal readonly struct RecipientDoneLogEntry(QueueId id, int index) : ILogEnqueueEntry
+{
+    public int SerializedLength => QueueFile.RecipientDoneLength;
+    public void SerializeTo(Span<byte> dest) => QueueFile.WriteRecipientDone(dest, id, index);
+}

@@ -15,6 +15,33 @@ public sealed class QueueEntry(QueueId id, long address, int length, long arriva
     public long ArrivalUnixMs { get; } = arrivalUnixMs;
     public long NotBeforeUnixMs { get; set; }
     public int Attempts { get; set; }
+    private ulong[]? _done;
+
+    /// <summary>True when recipient <paramref name="index"/> was already sent or bounced (not retried).</summary>
+    public bool IsRecipientDone(int index)
+    {
+        var d = Volatile.Read(ref _done);
+        return d != null && index >> 6 < d.Length && (Volatile.Read(ref d[index >> 6]) & (1UL << (index & 63))) != 0;
+    }
+
+    internal void MarkRecipientDone(int index)
+    {
+        var d = Volatile.Read(ref _done);
+        if (d == null || index >> 6 >= d.Length)
+        {
+            lock (this)
+            {
+                d = _done;
+                if (d == null || index >> 6 >= d.Length)
+                {
+                    var bigger = new ulong[Math.Max((index >> 6) + 1, (d?.Length ?? 0) * 2)];
+                    d?.CopyTo(bigger, 0);
+                    Volatile.Write(ref _done, d = bigger);
+                }
+            }
+        }
+        Interlocked.Or(ref d[index >> 6], 1UL << (index & 63));
+    }
 
     public QueueState State
     {

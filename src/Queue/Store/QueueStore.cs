@@ -129,6 +129,15 @@ public sealed class QueueStore : IQueueWriter, IAsyncDisposable
 
     public void Remove(QueueEntry entry) => SetState(entry, QueueState.Removed);
 
+    /// <summary>Records that a recipient needs no further delivery; rides on the next group commit.</summary>
+    public void MarkRecipientDone(QueueEntry entry, int index)
+    {
+        entry.MarkRecipientDone(index);
+        var rec = new RecipientDoneLogEntry(entry.Id, index);
+        while (!_log.TryEnqueue(rec, out _)) Thread.Yield();
+        _committer.RequestCommit();
+    }
+
     private void AppendState(QueueId id, QueueState state, long notBefore)
     {
         var rec = new StateLogEntry(id, state, notBefore);
@@ -180,6 +189,11 @@ public sealed class QueueStore : IQueueWriter, IAsyncDisposable
             {
                 long arrival = BitConverter.ToInt64(rec, 10);
                 _index[id.Value] = new QueueEntry(id, addr, len, arrival);
+            }
+            else if (kind == QueueFile.KindRecipientDone)
+            {
+                if (QueueFile.TryReadRecipientDone(span, out int index) && _index.TryGetValue(id.Value, out var re))
+                    re.MarkRecipientDone(index);
             }
             else if (QueueFile.TryReadState(span, out _, out var state, out long notBefore)
                      && _index.TryGetValue(id.Value, out var e))
