@@ -142,7 +142,7 @@ echo "# $(date -u +%FT%TZ) commit $COMMIT, $(nproc) cpus, smtp-source ${SRC_FLAG
 for i in $(seq "$RUNS"); do
   # ---------------------------------------------------------------- ours
   R="$WORK/run$i"; CFG="$R/etc"; mkdir -p "$CFG"
-  printf 'queue_directory = %s/queue\nmaillog_file = %s/maillog\n' "$R" "$R" > "$CFG/main.cf"
+  printf 'queue_directory = %s/queue\nmaillog_file = %s/maillog\n# acceptance only: mail stays queued (deferred), nothing leaves the host\ndefer_transports = smtp, relay\n' "$R" "$R" > "$CFG/main.cf"
   printf '127.0.0.1:%s inet n - n - - smtpd\n' "$PORT" > "$CFG/master.cf"
   wait_quiet
   "${MTA_CMD[@]}" -c "$CFG" start-fg >"$R/start-fg.log" 2>&1 &

@@ -5,7 +5,9 @@
 using System.Net;
 using System.Net.Sockets;
 using Postfix.Core.Config;
+using Postfix.Core.Rewrite;
 using Postfix.Protocols.Smtpd;
+using Postfix.Queue.Qmgr;
 
 namespace Postfix.Host.Master;
 
@@ -17,6 +19,35 @@ public sealed class MasterConfig
     public required MasterCf Master { get; init; }
     public required MailSettings Settings { get; init; }
     public required IReadOnlyList<ListenerSpec> Listeners { get; init; }
+
+    /// <summary>
+    /// True when no main.cf exists: the embedded sandbox configuration, which
+    /// listens on loopback only and keeps remote mail in the deferred queue
+    /// (no DNS lookups, no connections off this host) until the operator sets
+    /// relayhost or defer_transports in a main.cf.
+    /// </summary>
+    public bool Embedded => Main.MainCfPath is null || !File.Exists(Main.MainCfPath);
+
+    public IReadOnlyList<string> DeferTransports => Embedded ? ["smtp", "relay"] : Settings.DeferTransports;
+
+    public QmgrSettings Qmgr => new()
+    {
+        InitialDestinationConcurrency = Settings.InitialDestinationConcurrency,
+        DestinationConcurrencyLimit = Settings.DefaultDestinationConcurrencyLimit,
+        DestinationRecipientLimit = Settings.DefaultDestinationRecipientLimit,
+        FailedCohortLimit = Math.Max(1, Main.GetInt("default_destination_concurrency_failed_cohort_limit")),
+        ProcessLimit = Math.Max(1, Main.GetInt("default_process_limit")),
+        MessageActiveLimit = Settings.QmgrMessageActiveLimit,
+        MinimalBackoffTime = Settings.MinimalBackoffTime,
+        MaximalBackoffTime = Settings.MaximalBackoffTime,
+        QueueRunDelay = Settings.QueueRunDelay,
+        MaximalQueueLifetime = Settings.MaximalQueueLifetime,
+        BounceQueueLifetime = Settings.BounceQueueLifetime,
+        DeferTransports = DeferTransports,
+    };
+
+    public TrivialRewriteResolver Resolver => new(Settings.MyDestination, Settings.RelayDomains, Settings.Relayhost,
+        Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"));
 
     public static MasterConfig Load(string? configDir)
     {

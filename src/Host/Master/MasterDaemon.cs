@@ -53,7 +53,11 @@ public sealed class MasterDaemon
         }
         if (store.RecoveredCount > 0) log.Info("master", $"recovered {store.RecoveredCount} queued messages");
 
-        await using var qmgr = new Qmgr(store, log);
+        await using var qmgr = new Qmgr(store, log, cfg.Settings.QmgrMessageActiveLimit);
+        var agents = DeliveryAgents.Create(cfg);
+        qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce: null, qmgr.Deferred.Add);
+        if (cfg.Embedded)
+            log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
         var servers = new SmtpdServers();
         foreach (var l in cfg.Listeners) servers.Add(l.Service, l.EndPoint, new SmtpdServer(l.Smtpd, store, log));
 
@@ -62,7 +66,7 @@ public sealed class MasterDaemon
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, log); });
-        var showq = new ShowqService(store, log, Path.Combine(qdir, "public", "showq"), () => Reload(configDir, servers, log));
+        var showq = new ShowqService(store, log, Path.Combine(qdir, "public", "showq"), () => Reload(configDir, servers, log), qmgr.Flush);
 
         try
         {

@@ -10,7 +10,7 @@ using Postfix.Queue.Store;
 
 namespace Postfix.Host.Master;
 
-public sealed class ShowqService(QueueStore store, Maillog log, string socketPath, Action reload) : IAsyncDisposable
+public sealed class ShowqService(QueueStore store, Maillog log, string socketPath, Action reload, Action flush) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private Socket? _listener;
@@ -53,7 +53,7 @@ public sealed class ShowqService(QueueStore store, Maillog log, string socketPat
                 case "count": await QueueListing.WriteCountsAsync(store, writer); break;
                 case "reload": reload(); await writer.WriteLineAsync("ok"); break;
                 case "flush":
-                    log.Info("postqueue", "flush requested");
+                    flush();
                     await writer.WriteLineAsync("ok");
                     break;
                 default: await writer.WriteLineAsync($"error: unknown request \"{request}\""); break;

@@ -1,9 +1,8 @@
-// qmgr(8), first stage: takes committed messages from the incoming queue into
-// the active queue and logs Postfix's "QUEUEID: from=<...>, size=N, nrcpt=N
-// (queue active)" line. Hand-off is a channel, not a lock: smtpd sessions post
-// the queue entry and return; one scheduler task owns the active window.
-// Delivery agents (smtp, lmtp, local) and the per-destination scheduler plug in
-// through IDeliveryScheduler.
+// qmgr(8): moves committed messages from the incoming queue into the active
+// queue (at most qmgr_message_active_limit at a time, so memory stays bounded
+// however large the queue), hands them to the scheduler, and brings deferred
+// messages back when their backoff has passed. Hand-off from smtpd is a
+// channel, not a lock: sessions post the entry and return.
 using System.Threading.Channels;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
@@ -21,42 +20,38 @@ public sealed class Qmgr : IAsyncDisposable
 {
     private readonly QueueStore _store;
     private readonly Maillog _log;
-    private readonly Channel<(QueueEntry Entry, CommittedInfo Info)> _incoming =
-        Channel.CreateUnbounded<(QueueEntry, CommittedInfo)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly int _activeLimit;
+    private readonly Channel<QueueEntry> _incoming =
+        Channel.CreateUnbounded<QueueEntry>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
-    public Qmgr(QueueStore store, Maillog log)
+    public Qmgr(QueueStore store, Maillog log, int messageActiveLimit = 20000)
     {
         _store = store;
         _log = log;
-        _store.Committed += (e, info) => _incoming.Writer.TryWrite((e, info));
+        _activeLimit = Math.Max(1, messageActiveLimit);
+        Deferred = new QmgrDeferredScanner(e => _incoming.Writer.TryWrite(e));
+        _store.Committed += (e, _) => _incoming.Writer.TryWrite(e);
     }
 
     public IDeliveryScheduler? Scheduler { get; set; }
+    public QmgrDeferredScanner Deferred { get; }
 
     public void Start()
     {
-        _loop = Task.Run(async () =>
-        {
-            await ActivateRecoveredAsync().ConfigureAwait(false);
-            await LoopAsync().ConfigureAwait(false);
-        });
+        // Oldest first, as Postfix's incoming scan.
+        foreach (var e in _store.Entries.Where(e => e.State == QueueState.Incoming).OrderBy(e => e.Id))
+            _incoming.Writer.TryWrite(e);
+        Deferred.Start(_store.Entries.Where(e => e.State == QueueState.Deferred).ToList());
+        _loop = Task.Run(LoopAsync);
     }
 
-    private async Task ActivateRecoveredAsync()
+    /// <summary>postqueue -f / postfix flush.</summary>
+    public void Flush()
     {
-        foreach (var e in _store.Entries.Where(e => e.State == QueueState.Incoming).OrderBy(e => e.Id).ToList())
-        {
-            if (_stop.IsCancellationRequested) return;
-            var m = await _store.ReadAsync(e).ConfigureAwait(false);
-            if (m is null)
-            {
-                _log.Warning("qmgr", $"{e.Id}: cannot read queue record at {e.Address}; left in incoming");
-                continue;
-            }
-            Activate(e, new CommittedInfo(m.Sender, m.Content.Length, m.Recipients.Count));
-        }
+        _log.Info("qmgr", "flush: retrying deferred mail");
+        Deferred.Flush();
     }
 
     private async Task LoopAsync()
@@ -65,24 +60,32 @@ public sealed class Qmgr : IAsyncDisposable
         try
         {
             while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
-                while (reader.TryRead(out var item)) Activate(item.Entry, item.Info);
+            {
+                while (reader.TryRead(out var e))
+                {
+                    while (_store.Count(QueueState.Active) >= _activeLimit)
+                        await Task.Delay(10, _stop.Token).ConfigureAwait(false);
+                    Activate(e);
+                }
+            }
         }
         catch (OperationCanceledException)
         {
         }
     }
 
-    private void Activate(QueueEntry e, CommittedInfo info)
+    private void Activate(QueueEntry e)
     {
-        if (e.State != QueueState.Incoming) return;
+        var s = e.State;
+        if (s != QueueState.Incoming && s != QueueState.Deferred) return;
         _store.SetState(e, QueueState.Active);
-        _log.Info("qmgr", $"{e.Id}: from=<{info.Sender}>, size={info.Size}, nrcpt={info.RecipientCount} (queue active)");
-        Scheduler?.Schedule(e);
+        if (Scheduler is { } sched) sched.Schedule(e);
     }
 
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
         try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        await Deferred.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -39,6 +39,8 @@ public sealed class MtaInstance : IAsyncDisposable
             queue_directory = {mta.QueueDir}
             maillog_file = {mta.MaillogPath}
             inet_interfaces = 127.0.0.1
+            # no delivery off this host unless a test routes mail to a local sink
+            defer_transports = smtp, relay
             {mainCfExtra}
 
             """);

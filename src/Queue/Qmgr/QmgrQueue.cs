@@ -1,0 +1,79 @@
+// One per destination (transport:nexthop), as Postfix's qmgr_queue.c: pending
+// deliveries and the destination's concurrency window. Slow start at
+// initial_destination_concurrency, +1/window per success up to the limit,
+// -1/window per failed connection; after failed_cohort_limit failures at
+// window 1 the destination is dead ("throttled") until the backoff passes.
+// Lock-free: a ConcurrentQueue and Interlocked counters.
+using System.Collections.Concurrent;
+
+namespace Postfix.Queue.Qmgr;
+
+internal sealed class QmgrQueue(string name, QmgrSettings settings)
+{
+    private readonly ConcurrentQueue<QmgrEntry> _pending = new();
+    private int _active;
+    private double _window = Math.Min(settings.InitialDestinationConcurrency, settings.DestinationConcurrencyLimit);
+    private int _failures;
+    private long _deadUntilTicks;
+    private volatile string? _deadReason;
+
+    public string Name { get; } = name;
+    public int Active => Volatile.Read(ref _active);
+    public int Pending => _pending.Count;
+    public double Window => Volatile.Read(ref _window);
+    public bool IsDead(out string? reason)
+    {
+        reason = _deadReason;
+        if (Environment.TickCount64 < Interlocked.Read(ref _deadUntilTicks)) return true;
+        reason = null;
+        return false;
+    }
+
+    public void Enqueue(QmgrEntry e) => _pending.Enqueue(e);
+    public bool TryDequeue(out QmgrEntry e) => _pending.TryDequeue(out e!);
+
+    /// <summary>Claims a delivery slot if the window allows one.</summary>
+    public bool TryStartSlot()
+    {
+        while (true)
+        {
+            int a = Volatile.Read(ref _active);
+            if (a >= (int)Math.Max(1, Window)) return false;
+            if (Interlocked.CompareExchange(ref _active, a + 1, a) == a) return true;
+        }
+    }
+
+    public void ReleaseSlot() => Interlocked.Decrement(ref _active);
+
+    public void Success()
+    {
+        Interlocked.Exchange(ref _failures, 0);
+        _deadReason = null;
+        AdjustWindow(+1);
+    }
+
+    /// <summary>A connection-level failure (no server answered). Returns true when the destination just died.</summary>
+    public bool Failure(string reason)
+    {
+        AdjustWindow(-1);
+        if (Window <= 1 && Interlocked.Increment(ref _failures) >= settings.FailedCohortLimit)
+        {
+            _deadReason = reason;
+            Interlocked.Exchange(ref _deadUntilTicks, Environment.TickCount64 + (long)settings.MinimalBackoffTime.TotalMilliseconds);
+            Interlocked.Exchange(ref _failures, 0);
+            Volatile.Write(ref _window, 1);
+            return true;
+        }
+        return false;
+    }
+
+    private void AdjustWindow(int sign)
+    {
+        while (true)
+        {
+            double w = Volatile.Read(ref _window);
+            double next = Math.Clamp(w + sign / Math.Max(1, w), 1, settings.DestinationConcurrencyLimit);
+            if (Interlocked.CompareExchange(ref _window, next, w) == w) return;
+        }
+    }
+}
