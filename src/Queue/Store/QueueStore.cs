@@ -55,6 +55,12 @@ public sealed class QueueStore : IQueueWriter, IAsyncDisposable
         {
             LogDevice = device,
             LogCommitDir = logDir,
+            // Fast commit keeps each commit record in the log itself; recovery scans
+            // forward from the last metadata file. Writing that file on every commit
+            // would double the synchronous writes per group commit, so only every
+            // 1000th commit (and forced ones) writes it.
+            LogCommitManager = new DeviceLogCommitCheckpointManager(new LocalStorageNamedDeviceFactory(),
+                new DefaultCheckpointNamingScheme(logDir), removeOutdated: true, fastCommitThrottleFreq: 1000),
             PageSizeBits = pageBits,
             MemorySizeBits = pageBits + 2,
             SegmentSizeBits = Math.Max(28, pageBits + 1),
