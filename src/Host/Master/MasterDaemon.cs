@@ -85,7 +85,9 @@ public sealed class MasterDaemon
         pidLock.WritePid();
         foreach (var l in cfg.Listeners) log.Info("master", $"listening on {l.EndPoint} (service {l.Service})");
 
+        var reclaim = ReclaimLoopAsync(store, log, cfg.Main.GetTime("queue_space_reclaim_interval"), stopping.Token);
         try { await Task.Delay(Timeout.Infinite, stopping.Token); } catch (OperationCanceledException) { }
+        await reclaim;
 
         log.Info("master", "terminating on signal 15");
         await showq.DisposeAsync();
@@ -99,6 +101,17 @@ public sealed class MasterDaemon
         await store.DisposeAsync();
         await log.FlushAsync();
         return 0;
+    }
+
+    /// <summary>Releases log space below the oldest queued message (delivered mail leaves the disk).</summary>
+    private static async Task ReclaimLoopAsync(QueueStore store, Maillog log, TimeSpan interval, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try { await Task.Delay(interval, ct); } catch (OperationCanceledException) { return; }
+            try { store.ReclaimSpace(); }
+            catch (Exception e) { log.Warning("master", $"queue space reclaim failed: {e.Message}"); }
+        }
     }
 
     private static IHost BuildKestrel(MasterConfig cfg, SmtpdServers servers)

@@ -172,7 +172,7 @@ public sealed class QueueStore : IQueueWriter, IAsyncDisposable
         if (min > _minLiveHint && min > _log.BeginAddress)
         {
             _minLiveHint = min;
-            _log.TruncateUntil(min);
+            _log.TruncateUntilPageStart(min); // always a valid boundary (FASTER #915 notes)
             _committer.RequestCommit();
         }
         return min;
