@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Postfix.Core.Bounce;
 using Postfix.Core.Config;
 using Postfix.Core.Logging;
 using Postfix.Protocols.Smtpd;
@@ -55,7 +56,8 @@ public sealed class MasterDaemon
 
         await using var qmgr = new Qmgr(store, log, cfg.Settings.QmgrMessageActiveLimit);
         var agents = DeliveryAgents.Create(cfg);
-        qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce: null, qmgr.Deferred.Add);
+        var bounce = new BounceService(store, BounceSettings.From(cfg.Settings), cfg.Settings.MessageSizeLimit);
+        qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce.SendAsync, qmgr.Deferred.Add);
         if (cfg.Embedded)
             log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
         var servers = new SmtpdServers();
