@@ -1,8 +1,10 @@
 // Binds master.cf's delivery services (Postfix: "smtp unix - - n - - smtp",
 // "relay ... smtp", "lmtp ... lmtp") to delivery-agent instances, by
-// transport name, for qmgr.
+// transport name, for qmgr. Per-service -o overrides apply to that agent.
+using System.Net;
 using Postfix.Core.Config;
 using Postfix.Core.Delivery;
+using Postfix.Protocols.Smtp;
 
 namespace Postfix.Host.Master;
 
@@ -13,13 +15,40 @@ public static class DeliveryAgents
         var agents = new Dictionary<string, IDeliveryAgent>(StringComparer.Ordinal);
         foreach (var svc in cfg.Master.Services)
         {
-            if (svc.Type != MasterServiceType.Unix) continue;
-            var agent = svc.Command switch
-            {
-                _ => null as IDeliveryAgent,
-            };
-            if (agent != null) agents[svc.Name] = agent;
+            if (svc.Type != MasterServiceType.Unix || svc.Command is not ("smtp" or "lmtp")) continue;
+            var main = svc.Overrides.Count > 0 ? cfg.Main.WithOverrides(svc.Overrides) : cfg.Main;
+            agents[svc.Name] = new SmtpDeliveryAgent(ClientSettings(MailSettings.From(main), main, lmtp: svc.Command == "lmtp"));
         }
         return agents;
+    }
+
+    public static SmtpClientSettings ClientSettings(MailSettings s, MainCf main, bool lmtp) => new()
+    {
+        HeloName = s.SmtpHeloName,
+        ConnectTimeout = s.SmtpConnectTimeout,
+        HeloTimeout = s.SmtpHeloTimeout,
+        MailTimeout = s.SmtpMailTimeout,
+        RcptTimeout = s.SmtpRcptTimeout,
+        DataInitTimeout = s.SmtpDataInitTimeout,
+        DataXferTimeout = s.SmtpDataXferTimeout,
+        DataDoneTimeout = s.SmtpDataDoneTimeout,
+        QuitTimeout = s.SmtpQuitTimeout,
+        ConnectionCacheOnDemand = s.SmtpConnectionCacheOnDemand,
+        ConnectionCacheTimeLimit = main.GetTime(lmtp ? "lmtp_connection_cache_time_limit" : "smtp_connection_cache_time_limit"),
+        Lmtp = lmtp,
+        DnsServers = ParseServers(main),
+    };
+
+    private static IReadOnlyList<IPEndPoint>? ParseServers(MainCf main)
+    {
+        var list = main.GetList("smtp_dns_servers");
+        if (list.Count == 0) return null;
+        var result = new List<IPEndPoint>();
+        foreach (var item in list)
+        {
+            if (IPEndPoint.TryParse(item, out var ep)) result.Add(ep.Port == 0 ? new IPEndPoint(ep.Address, 53) : ep);
+            else throw main.ErrorFor("smtp_dns_servers", $"bad resolver address \"{item}\": use IP or IP:port");
+        }
+        return result;
     }
 }

@@ -100,6 +100,7 @@ public sealed class MasterDaemon
         web.Dispose();
         foreach (var s in servers.All) s.Dispose();
         await qmgr.DisposeAsync();
+        foreach (var agent in agents.Values.OfType<IAsyncDisposable>()) await agent.DisposeAsync();
         await store.DisposeAsync();
         await log.FlushAsync();
         return 0;

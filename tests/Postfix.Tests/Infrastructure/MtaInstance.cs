@@ -44,8 +44,11 @@ public sealed class MtaInstance : IAsyncDisposable
             {mainCfExtra}
 
             """);
+        // Our smtpd on a test port, plus the stock delivery services (smtp, relay, lmtp, ...).
+        var stock = Postfix.Core.Config.DefaultMasterCf.Text.Split('\n')
+            .Where(l => !l.Contains(" inet ") && !l.TrimStart().StartsWith('#'));
         File.WriteAllText(Path.Combine(mta.ConfigDir, "master.cf"),
-            $"127.0.0.1:{mta.Port} inet n - n - - smtpd {masterOptions}\n");
+            $"127.0.0.1:{mta.Port} inet n - n - - smtpd {masterOptions}\n" + string.Join("\n", stock) + "\n");
         await mta.StartProcessAsync();
         return mta;
     }
