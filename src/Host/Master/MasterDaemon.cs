@@ -112,7 +112,18 @@ public sealed class MasterDaemon
         while (!ct.IsCancellationRequested)
         {
             try { await Task.Delay(interval, ct); } catch (OperationCanceledException) { return; }
-            try { store.ReclaimSpace(); }
+            try
+            {
+                store.ReclaimSpace();
+                // Long-deferred mail pins the log: copy it forward once the log
+                // holds more than 512 MB, keeping the newest 256 MB in place.
+                if (store.TailAddress - store.BeginAddress > 512L << 20)
+                {
+                    int moved = await store.CompactAsync(keepBytes: 256L << 20, maxCopyBytes: 64L << 20, ct);
+                    if (moved > 0) log.Info("master", $"queue compaction: copied {moved} old messages forward");
+                }
+            }
+            catch (OperationCanceledException) { return; }
             catch (Exception e) { log.Warning("master", $"queue space reclaim failed: {e.Message}"); }
         }
     }

@@ -10,7 +10,14 @@ public sealed class QueueEntry(QueueId id, long address, int length, long arriva
     private int _state = (int)QueueState.Incoming;
 
     public QueueId Id { get; } = id;
-    public long Address { get; } = address;
+    private long _address = address;
+
+    /// <summary>Where the message record lives; moves when compaction copies it forward.</summary>
+    public long Address
+    {
+        get => Volatile.Read(ref _address);
+        internal set => Volatile.Write(ref _address, value);
+    }
     public int Length { get; } = length;
     public long ArrivalUnixMs { get; } = arrivalUnixMs;
     public long NotBeforeUnixMs { get; set; }
@@ -22,6 +29,16 @@ public sealed class QueueEntry(QueueId id, long address, int length, long arriva
     {
         var d = Volatile.Read(ref _done);
         return d != null && index >> 6 < d.Length && (Volatile.Read(ref d[index >> 6]) & (1UL << (index & 63))) != 0;
+    }
+
+    /// <summary>Indexes of recipients already done (for compaction's copy).</summary>
+    internal IEnumerable<int> DoneRecipients()
+    {
+        var d = Volatile.Read(ref _done);
+        if (d == null) yield break;
+        for (int w = 0; w < d.Length; w++)
+            for (int b = 0; b < 64; b++)
+                if ((Volatile.Read(ref d[w]) & (1UL << b)) != 0) yield return (w << 6) | b;
     }
 
     internal void MarkRecipientDone(int index)

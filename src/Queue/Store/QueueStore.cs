@@ -12,7 +12,7 @@ using Postfix.Core.Queue;
 
 namespace Postfix.Queue.Store;
 
-public sealed class QueueStore : IQueueWriter, IAsyncDisposable
+public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
 {
     private readonly FasterLog _log;
     private readonly IDevice _device;
@@ -119,9 +119,12 @@ public sealed class QueueStore : IQueueWriter, IAsyncDisposable
     {
         var old = entry.State;
         if (old == state && entry.NotBeforeUnixMs == notBeforeUnixMs) return;
-        AppendState(entry.Id, state, notBeforeUnixMs);
+        // State first, record second: compaction relies on seeing Removed before
+        // the Removed record can precede its copy (see QueueStore.Compaction.cs).
         entry.NotBeforeUnixMs = notBeforeUnixMs;
         entry.State = state;
+        // "active" is not persisted: recovery puts active mail back into incoming anyway.
+        if (state != QueueState.Active) AppendState(entry.Id, state, notBeforeUnixMs);
         Interlocked.Decrement(ref _counts[(int)old]);
         if (state == QueueState.Removed)
         {
@@ -166,13 +169,17 @@ public sealed class QueueStore : IQueueWriter, IAsyncDisposable
     /// <summary>Reclaims log space below the oldest message still queued (takes effect at the next commit).</summary>
     public long ReclaimSpace()
     {
-        long min = _log.TailAddress;
+        long tail = _log.TailAddress;
+        long min = tail;
         foreach (var e in _index.Values)
             if (e.Address < min) min = e.Address;
         if (min > _minLiveHint && min > _log.BeginAddress)
         {
             _minLiveHint = min;
-            _log.TruncateUntilPageStart(min); // always a valid boundary (FASTER #915 notes)
+            // A queued message's address is a record start, a valid truncation point;
+            // with nothing queued, the page start below the tail is (FASTER #915 notes).
+            if (min < tail) _log.TruncateUntil(min);
+            else _log.TruncateUntilPageStart(tail);
             _committer.RequestCommit();
         }
         return min;

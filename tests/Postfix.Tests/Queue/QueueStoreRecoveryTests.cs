@@ -41,3 +41,67 @@ public sealed class QueueStoreRecoveryTests
         }
     }
 }
+
+public sealed class QueueStoreCompactionTests
+{
+    private static void Fill(MessageBuilder m, QueueStore store, string rcptPrefix, int rcpts, int bodyBytes)
+    {
+        m.Reset();
+        m.QueueId = store.NewQueueId();
+        m.SetSender("a@example.org"u8);
+        for (int r = 0; r < rcpts; r++) m.AddRecipient(System.Text.Encoding.ASCII.GetBytes($"{rcptPrefix}{r}@example.net"), default, 0);
+        m.Content.Write("Subject: x\r\n\r\n"u8);
+        m.Content.Write(System.Text.Encoding.ASCII.GetBytes(new string('b', bodyBytes) + "\r\n"));
+    }
+
+    [Fact]
+    public async Task OldDeferredMessageIsCopiedForwardAndTheLogTruncated()
+    {
+        var dir = Directory.CreateTempSubdirectory("qcompact-").FullName;
+        try
+        {
+            Postfix.Core.Queue.QueueId keptId;
+            long oldAddress, beginAfter;
+            await using (var store = await QueueStore.OpenAsync(dir, 10_240_000))
+            {
+                using var m = new MessageBuilder(10_240_000);
+                Fill(m, store, "keep", 2, 100);
+                await store.CommitAsync(m, CancellationToken.None);
+                keptId = m.QueueId;
+                Assert.True(store.TryGet(keptId, out var kept));
+                oldAddress = kept.Address;
+                store.MarkRecipientDone(kept, 0);
+                store.SetState(kept, Postfix.Core.Queue.QueueState.Deferred, 123456);
+                // 8 MB of mail that is delivered and removed after the kept one.
+                for (int i = 0; i < 256; i++)
+                {
+                    Fill(m, store, "gone", 1, 32 * 1024);
+                    await store.CommitAsync(m, CancellationToken.None);
+                    Assert.True(store.TryGet(m.QueueId, out var g));
+                    store.Remove(g);
+                }
+                int copied = await store.CompactAsync(keepBytes: 1 << 20, maxCopyBytes: 1 << 20);
+                Assert.Equal(1, copied);
+                Assert.True(kept.Address > oldAddress);
+                await store.FlushAsync();
+                beginAfter = store.BeginAddress;
+                Assert.True(beginAfter > oldAddress, $"begin {beginAfter} not past {oldAddress}");
+            }
+            await using (var again = await QueueStore.OpenAsync(dir, 10_240_000))
+            {
+                Assert.Equal(1, (int)again.TotalCount);
+                Assert.True(again.TryGet(keptId, out var e));
+                Assert.Equal(Postfix.Core.Queue.QueueState.Deferred, e.State);
+                Assert.Equal(123456, e.NotBeforeUnixMs);
+                Assert.True(e.IsRecipientDone(0));
+                Assert.False(e.IsRecipientDone(1));
+                var msg = await again.ReadAsync(e);
+                Assert.Equal("keep1@example.net", msg!.Recipients[1].Address);
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+}
