@@ -47,6 +47,15 @@ public sealed class PooledBuffer : IDisposable
         _array[_length++] = b;
     }
 
+    /// <summary>Inserts <paramref name="data"/> at <paramref name="offset"/>, moving what follows.</summary>
+    public void Insert(int offset, ReadOnlySpan<byte> data)
+    {
+        if (_array.Length - _length < data.Length) Grow(data.Length);
+        _array.AsSpan(offset, _length - offset).CopyTo(_array.AsSpan(offset + data.Length));
+        data.CopyTo(_array.AsSpan(offset));
+        _length += data.Length;
+    }
+
     /// <summary>Truncates to <paramref name="length"/> bytes (used to roll back a partial write).</summary>
     public void SetLength(int length) => _length = length;
 

@@ -94,6 +94,17 @@ public sealed class MasterConfig
         throw new ConfigException($"inet_interfaces: cannot use \"{name}\": give an IP address, \"all\" or \"loopback-only\"");
     }
 
+    private static LocalRewriteClients ParseLocalRewrite(IReadOnlyList<string> items)
+    {
+        var r = LocalRewriteClients.None;
+        foreach (var i in items)
+        {
+            if (i == "permit_inet_interfaces") r |= LocalRewriteClients.InetInterfaces;
+            else if (i == "permit_mynetworks") r |= LocalRewriteClients.MyNetworks;
+        }
+        return r;
+    }
+
     public static SmtpdSettings ToSmtpd(MailSettings s)
     {
         var mynetworks = s.MyNetworks.ToArray();
@@ -119,6 +130,8 @@ public sealed class MasterConfig
             IsMyNetworks = a => Array.Exists(mynetworks, c => c.Contains(a)),
             IsEventLimitException = a => Array.Exists(exceptions, c => c.Contains(a)),
             AcceptDomains = accept.Select(d => d.ToLowerInvariant()).ToArray(),
+            AlwaysAddMissingHeaders = s.AlwaysAddMissingHeaders,
+            LocalHeaderRewriteClients = ParseLocalRewrite(s.Source.GetList("local_header_rewrite_clients")),
         };
     }
 }

@@ -289,6 +289,7 @@ public sealed partial class SmtpdSession
             single = block.Slice(2, len);
         }
         ReceivedHeader.Write(_msg.Content, _helo, "unknown", _clientAddr, _s.HostnameBytes, protocol, id, single, DateTimeOffset.UtcNow);
+        _receivedLength = _msg.Content.Length;
     }
 
     private void ResetTransaction()

@@ -28,10 +28,12 @@ public sealed partial class SmtpdSession
     private readonly string _clientAddr;
     private readonly string _clientLabel; // "unknown[1.2.3.4]"
     private readonly bool _clientInMyNetworks;
+    private readonly bool _localSubmission; // cleanup's "local" header rewrite context
     private byte[]? _scratch;
     private Phase _phase;
     private SmtpDataReader _data;
     private long _bdatRemaining, _bdatChunkSize;
+    private int _receivedLength;
     private bool _bdatLast, _bdatFailedTooBig, _bdatNoRcpt, _usedBdat;
     private long _lastActivity = Environment.TickCount64;
     private volatile bool _timedOut;
@@ -53,6 +55,11 @@ public sealed partial class SmtpdSession
         _clientAddr = _clientIp?.ToString() ?? "unknown";
         _clientLabel = $"unknown[{_clientAddr}]";
         _clientInMyNetworks = _clientIp is not null && _s.IsMyNetworks(_clientIp);
+        var localIp = (connection.LocalEndPoint as IPEndPoint)?.Address;
+        if (localIp is { IsIPv4MappedToIPv6: true }) localIp = localIp.MapToIPv4();
+        _localSubmission = _s.AlwaysAddMissingHeaders
+            || (_s.LocalHeaderRewriteClients.HasFlag(LocalRewriteClients.InetInterfaces) && _clientIp is not null && _clientIp.Equals(localIp))
+            || (_s.LocalHeaderRewriteClients.HasFlag(LocalRewriteClients.MyNetworks) && _clientInMyNetworks);
         _msg.ClientAddress = _clientAddr;
     }
 
@@ -273,7 +280,12 @@ public sealed partial class SmtpdSession
         var id = _msg.QueueId;
         try
         {
-            _msg.ArrivalUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var now = DateTimeOffset.UtcNow;
+            _msg.ArrivalUnixMs = now.ToUnixTimeMilliseconds();
+            string messageId = _localSubmission
+                ? CleanupHeaders.AddMissing(_msg, _receivedLength, _s.MyHostname, now)
+                : CleanupHeaders.MessageIdOf(_msg.Content.Span);
+            _server.Log.Info("cleanup", $"{id}: message-id={messageId}");
             await _server.Queue.CommitAsync(_msg, CancellationToken.None).ConfigureAwait(false);
             _server.CountAccepted();
             WriteQueued(id);

@@ -20,6 +20,10 @@ public sealed class SmtpdSettings
     public int ClientConnectionCountLimit { get; init; } = 50;
     public bool ForbidBareNewline { get; init; } = true;
     public bool DisableVrfy { get; init; } = true;
+    /// <summary>always_add_missing_headers: add Message-Id/Date/From to all mail, not only local.</summary>
+    public bool AlwaysAddMissingHeaders { get; init; }
+    /// <summary>local_header_rewrite_clients: which SMTP clients count as local submission.</summary>
+    public LocalRewriteClients LocalHeaderRewriteClients { get; init; } = LocalRewriteClients.InetInterfaces;
     public string MailName { get; init; } = "Postfix";
     public Func<IPAddress, bool> IsMyNetworks { get; init; } = static a => IPAddress.IsLoopback(a);
     public Func<IPAddress, bool> IsEventLimitException { get; init; } = static a => IPAddress.IsLoopback(a);
@@ -67,4 +71,12 @@ public sealed class SmtpdSettings
         }
         return false;
     }
+}
+
+[Flags]
+public enum LocalRewriteClients : byte
+{
+    None = 0,
+    InetInterfaces = 1, // permit_inet_interfaces: the client is this host, on the address it connected to
+    MyNetworks = 2,     // permit_mynetworks
 }
