@@ -36,6 +36,7 @@ public sealed partial class SmtpdSession
     private int _receivedLength;
     private bool _bdatLast, _bdatFailedTooBig, _bdatNoRcpt, _usedBdat;
     private long _lastActivity = Environment.TickCount64;
+    private long _dataSinceActivity;
     private volatile bool _timedOut;
     private bool _unflushed;
     private int _errors;
@@ -129,8 +130,16 @@ public sealed partial class SmtpdSession
                 }
                 continue;
             }
-            _lastActivity = Environment.TickCount64;
             var buffer = result.Buffer;
+            // smtpd_timeout is a deadline per command or per KB of message data,
+            // not per byte: a client dribbling one byte at a time (slowloris)
+            // still times out (Postfix: smtpd_per_record_deadline).
+            if (_phase is Phase.Data or Phase.Bdat)
+            {
+                _dataSinceActivity += buffer.Length;
+                if (_dataSinceActivity >= 1024) { _dataSinceActivity = 0; _lastActivity = Environment.TickCount64; }
+            }
+            else if (buffer.PositionOf((byte)'\n') != null) _lastActivity = Environment.TickCount64;
             var next = Process(buffer, out var consumed, out var examined);
             bufferedInput = !consumed.Equals(buffer.End);
             _input.AdvanceTo(consumed, examined);

@@ -50,7 +50,18 @@ public sealed class QmgrScheduler : IDeliveryScheduler
     public long DeferredCount => Interlocked.Read(ref _deferredCount);
     public long BouncedCount => Interlocked.Read(ref _bouncedCount);
 
-    public void Schedule(QueueEntry entry) => _ = ScheduleAsync(entry);
+    public void Schedule(QueueEntry entry) => _ = ScheduleGuardedAsync(entry);
+
+    private async Task ScheduleGuardedAsync(QueueEntry entry)
+    {
+        try { await ScheduleAsync(entry).ConfigureAwait(false); }
+        catch (Exception e)
+        {
+            // Never leave a message stranded in the active queue.
+            _log.Warning("qmgr", $"{entry.Id}: scheduling failed: {e.Message}; deferring");
+            if (entry.State == QueueState.Active) Defer(entry);
+        }
+    }
 
     private async Task ScheduleAsync(QueueEntry entry)
     {

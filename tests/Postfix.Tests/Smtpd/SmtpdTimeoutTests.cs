@@ -49,4 +49,30 @@ public sealed class SmtpdTimeoutTests(SmtpdTimeoutTests.Fixture mta) : IClassFix
         }
         Assert.Equal(250, (await wire.CommandAsync("NOOP")).Code);
     }
+
+    [Fact]
+    public async Task SlowlorisOneBytePerSecondStillTimesOut()
+    {
+        using var wire = await SmtpWire.OpenAsync(mta.Port);
+        var sw = Stopwatch.StartNew();
+        // A command that never completes, one byte every 500 ms: the deadline is
+        // per command, not per byte, so the 2 s timeout still fires.
+        var send = Task.Run(async () =>
+        {
+            try
+            {
+                foreach (char c in "EHLO slow.example.com")
+                {
+                    await wire.SendAsync(c.ToString());
+                    await Task.Delay(500);
+                }
+            }
+            catch (IOException) { }
+            catch (System.Net.Sockets.SocketException) { }
+        });
+        var reply = await wire.ReadReplyAsync();
+        Assert.StartsWith("421 4.4.2 ", reply.Last);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(8), $"took {sw.Elapsed}");
+        await send;
+    }
 }
