@@ -11,10 +11,10 @@ namespace Postfix.Host.Master;
 
 public sealed class BounceService(QueueStore store, BounceSettings settings, long messageSizeLimit)
 {
-    public async ValueTask<QueueId?> SendAsync(QueuedMessage original, IReadOnlyList<RecipientResult> bounced, CancellationToken ct)
+    public async ValueTask<QueueId?> SendAsync(QueuedMessage original, IReadOnlyList<RecipientResult> results, BounceKind kind, CancellationToken ct)
     {
         using var m = new MessageBuilder(Math.Max(messageSizeLimit, 0) + settings.BounceSizeLimit + 65536);
-        if (!BounceMessage.TryBuild(original, bounced, BounceKind.Failure, settings, DateTimeOffset.UtcNow, m, out _))
+        if (!BounceMessage.TryBuild(original, results, kind, settings, DateTimeOffset.UtcNow, m, out _))
             return null;
         m.QueueId = store.NewQueueId();
         m.Protocol = "local";

@@ -43,6 +43,7 @@ public sealed class MasterConfig
         QueueRunDelay = Settings.QueueRunDelay,
         MaximalQueueLifetime = Settings.MaximalQueueLifetime,
         BounceQueueLifetime = Settings.BounceQueueLifetime,
+        DelayWarningTime = Settings.DelayWarningTime,
         DeferTransports = DeferTransports,
     };
 

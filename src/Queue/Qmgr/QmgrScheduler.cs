@@ -9,6 +9,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Postfix.Core.Bounce;
 using Postfix.Core.Delivery;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
@@ -18,7 +19,7 @@ using Postfix.Queue.Store;
 namespace Postfix.Queue.Qmgr;
 
 /// <summary>Returns undeliverable recipients to the sender; the new queue ID, or null when no notice is due.</summary>
-public delegate ValueTask<QueueId?> BounceSender(QueuedMessage original, IReadOnlyList<RecipientResult> bounced, CancellationToken ct);
+public delegate ValueTask<QueueId?> BounceSender(QueuedMessage original, IReadOnlyList<RecipientResult> results, BounceKind kind, CancellationToken ct);
 
 public sealed class QmgrScheduler : IDeliveryScheduler
 {
@@ -212,6 +213,12 @@ public sealed class QmgrScheduler : IDeliveryScheduler
             {
                 Interlocked.Increment(ref _deferredCount);
                 if (bounced.Count > 0) await SendBounceAsync(m, bounced).ConfigureAwait(false);
+                if (_s.DelayWarningTime > TimeSpan.Zero && !entry.DelayWarned
+                    && NowMs() - m.ArrivalUnixMs >= _s.DelayWarningTime.TotalMilliseconds)
+                {
+                    entry.DelayWarned = true;
+                    await SendNoticeAsync(m, job.Deferred.ToList(), BounceKind.Delay, "delayed mail notification").ConfigureAwait(false);
+                }
                 Defer(entry, m.ArrivalUnixMs);
                 return;
             }
@@ -226,13 +233,16 @@ public sealed class QmgrScheduler : IDeliveryScheduler
         _log.Info("qmgr", $"{m.Id}: removed");
     }
 
-    private async Task<bool> SendBounceAsync(QueuedMessage m, IReadOnlyList<RecipientResult> bounced)
+    private Task<bool> SendBounceAsync(QueuedMessage m, IReadOnlyList<RecipientResult> bounced) =>
+        SendNoticeAsync(m, bounced, BounceKind.Failure, "sender non-delivery notification");
+
+    private async Task<bool> SendNoticeAsync(QueuedMessage m, IReadOnlyList<RecipientResult> results, BounceKind kind, string what)
     {
         if (_bounce is null) return true;
         try
         {
-            var id = await _bounce(m, bounced, CancellationToken.None).ConfigureAwait(false);
-            if (id is { } nid) _log.Info("bounce", $"{m.Id}: sender non-delivery notification: {nid}");
+            var id = await _bounce(m, results, kind, CancellationToken.None).ConfigureAwait(false);
+            if (id is { } nid) _log.Info("bounce", $"{m.Id}: {what}: {nid}");
             return true;
         }
         catch (Exception e)

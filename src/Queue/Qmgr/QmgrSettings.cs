@@ -14,5 +14,7 @@ public sealed class QmgrSettings
     public TimeSpan QueueRunDelay { get; init; } = TimeSpan.FromSeconds(300);
     public TimeSpan MaximalQueueLifetime { get; init; } = TimeSpan.FromDays(5);
     public TimeSpan BounceQueueLifetime { get; init; } = TimeSpan.FromDays(5);
+    /// <summary>delay_warning_time: 0 = no "delayed mail" notices (Postfix default).</summary>
+    public TimeSpan DelayWarningTime { get; init; } = TimeSpan.Zero;
     public IReadOnlyList<string> DeferTransports { get; init; } = [];
 }

@@ -22,6 +22,8 @@ public sealed class QueueEntry(QueueId id, long address, int length, long arriva
     public long ArrivalUnixMs { get; } = arrivalUnixMs;
     public long NotBeforeUnixMs { get; set; }
     public int Attempts { get; set; }
+    /// <summary>A delay_warning_time notice was sent (kept in memory: after a restart one more may go out).</summary>
+    public bool DelayWarned { get; set; }
     private ulong[]? _done;
 
     /// <summary>True when recipient <paramref name="index"/> was already sent or bounced (not retried).</summary>
