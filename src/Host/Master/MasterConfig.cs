@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using Postfix.Core.Config;
 using Postfix.Core.Rewrite;
+using Postfix.Core.Tables;
 using Postfix.Protocols.Smtpd;
 using Postfix.Queue.Qmgr;
 
@@ -48,7 +49,8 @@ public sealed class MasterConfig
     };
 
     public TrivialRewriteResolver Resolver => new(Settings.MyDestination, Settings.RelayDomains, Settings.Relayhost,
-        Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"));
+        Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"),
+        LookupTables.OpenList(Main.Get("transport_maps"), Main.ConfigDirectory));
 
     public static MasterConfig Load(string? configDir)
     {
@@ -69,7 +71,9 @@ public sealed class MasterConfig
                 foreach (var ip in ResolveInterface(a, svcSettings.InetProtocols))
                     listeners.Add(new ListenerSpec(svc.Name, new IPEndPoint(ip, port), smtpd));
         }
-        return new MasterConfig { Main = main, Master = master, Settings = settings, Listeners = listeners };
+        var cfg = new MasterConfig { Main = main, Master = master, Settings = settings, Listeners = listeners };
+        _ = cfg.Resolver; // opens transport_maps: a missing or malformed table is a config error now, not at first mail
+        return cfg;
     }
 
     private static IEnumerable<IPAddress> ResolveInterface(string name, IReadOnlyList<string> protocols)
