@@ -48,10 +48,17 @@ public sealed class Maillog : IAsyncDisposable
         => _ownsWriter = owns;
 
     /// <summary>Logs "postfix/DAEMON[pid]: TEXT".</summary>
-    public void Info(string daemon, string text)
+    public void Info(string daemon, string text) => Info(daemon, _pid, text);
+
+    /// <summary>
+    /// Logs with an explicit process ID. smtpd sessions each get their own, as
+    /// each Postfix smtpd process serves one session at a time: pflogsumm and
+    /// operators' "grep smtpd[PID]" follow one session by it.
+    /// </summary>
+    public void Info(string daemon, int pid, string text)
     {
         Interlocked.Increment(ref _pending);
-        if (!_lines.Writer.TryWrite($"{Stamp()} {_host} {_syslogName}/{daemon}[{_pid}]: {text}"))
+        if (!_lines.Writer.TryWrite($"{Stamp()} {_host} {_syslogName}/{daemon}[{pid}]: {text}"))
             Interlocked.Decrement(ref _pending);
     }
 

@@ -17,6 +17,15 @@ public sealed class SmtpdServer : IDisposable
     private readonly Timer _timer;
     private SmtpdSettings _settings;
     private long _connections, _accepted, _rejectedConnections;
+    private static int _sessionPid = Environment.ProcessId;
+
+    /// <summary>A per-session process ID for the maillog (see Maillog.Info).</summary>
+    internal static int NextSessionPid()
+    {
+        int pid = Interlocked.Increment(ref _sessionPid);
+        if (pid >= 4_194_304) Interlocked.CompareExchange(ref _sessionPid, Environment.ProcessId, pid);
+        return pid;
+    }
 
     public SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Maillog log)
     {

@@ -20,7 +20,14 @@ public sealed partial class SmtpdSession
     {
         Phase.Data => "DATA",
         Phase.Bdat => "BDAT",
-        _ => _lastCommand == SmtpCommand.Unknown ? "CONNECT" : _lastCommand.ToString().ToUpperInvariant(),
+        // After the reply to DATA/BDAT LAST, Postfix says END-OF-MESSAGE (smtpd.c: SMTPD_AFTER_DOT).
+        _ => _lastCommand switch
+        {
+            SmtpCommand.Unknown => "CONNECT",
+            SmtpCommand.Data or SmtpCommand.Bdat => "END-OF-MESSAGE",
+            SmtpCommand.StartTls => "STARTTLS",
+            _ => _lastCommand.ToString().ToUpperInvariant(),
+        },
     };
 
     private string QueueIdText => _msg.QueueId.Value == 0 ? "NOQUEUE" : _msg.QueueId.ToString();
@@ -186,7 +193,7 @@ public sealed partial class SmtpdSession
         if (!_clientInMyNetworks && !_s.IsAcceptedDomain(address))
         {
             string a = Encoding.UTF8.GetString(address);
-            _server.Log.Info("smtpd", $"NOQUEUE: reject: RCPT from {_clientLabel}: 454 4.7.1 <{a}>: Relay access denied; from=<{_msg.SenderString()}> to=<{a}> proto={(_esmtp ? "ESMTP" : "SMTP")} helo=<{_msg.Helo}>");
+            _server.Log.Info("smtpd", _pid, $"NOQUEUE: reject: RCPT from {_clientLabel}: 454 4.7.1 <{a}>: Relay access denied; from=<{_msg.SenderString()}> to=<{a}> proto={(_esmtp ? "ESMTP" : "SMTP")} helo=<{_msg.Helo}>");
             Write("454 4.7.1 <"u8);
             Write(address);
             return Error(">: Relay access denied\r\n"u8);
@@ -194,7 +201,7 @@ public sealed partial class SmtpdSession
         if (_msg.QueueId.Value == 0)
         {
             _msg.QueueId = _server.Queue.NewQueueId();
-            _server.Log.Info("smtpd", $"{_msg.QueueId}: client={_clientLabel}");
+            _server.Log.Info("smtpd", _pid, $"{_msg.QueueId}: client={_clientLabel}");
         }
         _msg.AddRecipient(address, orcpt, notify);
         _stats.Rcpt.Ok++;

@@ -29,6 +29,7 @@ public sealed partial class SmtpdSession
     private readonly string _clientLabel; // "unknown[1.2.3.4]"
     private readonly bool _clientInMyNetworks;
     private readonly bool _localSubmission; // cleanup's "local" header rewrite context
+    private readonly int _pid = SmtpdServer.NextSessionPid();
     private byte[]? _scratch;
     private Phase _phase;
     private SmtpDataReader _data;
@@ -67,13 +68,13 @@ public sealed partial class SmtpdSession
     public async Task RunAsync()
     {
         var log = _server.Log;
-        log.Info("smtpd", $"connect from {_clientLabel}");
+        log.Info("smtpd", _pid, $"connect from {_clientLabel}");
         bool admitted = _server.TryEnter(this, _clientIp, _s);
         try
         {
             if (!admitted)
             {
-                log.Warning("smtpd", $"Connection concurrency limit exceeded: {_clientLabel}");
+                log.Info("smtpd", _pid, $"warning: Connection concurrency limit exceeded: {_clientLabel}");
                 WriteLine($"421 4.7.0 {_s.MyHostname} Error: too many connections from {_clientAddr}");
                 await _output.FlushAsync().ConfigureAwait(false);
                 return;
@@ -97,8 +98,8 @@ public sealed partial class SmtpdSession
         finally
         {
             _server.Leave(this, _clientIp, _s);
-            if (_lostConnection) log.Info("smtpd", $"lost connection after {LastCommandName} from {_clientLabel}");
-            log.Info("smtpd", $"disconnect from {_clientLabel}{_stats.Format()}");
+            if (_lostConnection) log.Info("smtpd", _pid, $"lost connection after {LastCommandName} from {_clientLabel}");
+            log.Info("smtpd", _pid, $"disconnect from {_clientLabel}{_stats.Format()}");
             _msg.Dispose();
             if (_scratch != null) ArrayPool<byte>.Shared.Return(_scratch);
             await _output.CompleteAsync().ConfigureAwait(false);
@@ -123,7 +124,7 @@ public sealed partial class SmtpdSession
             {
                 if (_timedOut)
                 {
-                    _server.Log.Info("smtpd", $"timeout after {LastCommandName} from {_clientLabel}");
+                    _server.Log.Info("smtpd", _pid, $"timeout after {LastCommandName} from {_clientLabel}");
                     WriteLine($"421 4.4.2 {_s.MyHostname} Error: timeout exceeded");
                     await _output.FlushAsync().ConfigureAwait(false);
                     return;
@@ -234,7 +235,7 @@ public sealed partial class SmtpdSession
                     _phase = Phase.Command;
                     if (_data.TooBig)
                     {
-                        _server.Log.Info("smtpd", $"{QueueIdText}: reject: size {_data.Size} from {_clientLabel}: message_size_limit exceeded");
+                        _server.Log.Info("smtpd", _pid, $"{QueueIdText}: reject: size {_data.Size} from {_clientLabel}: message_size_limit exceeded");
                         ResetTransaction();
                         return Error(SmtpdReplies.SizeExceeded);
                     }
@@ -294,7 +295,7 @@ public sealed partial class SmtpdSession
             string messageId = _localSubmission
                 ? CleanupHeaders.AddMissing(_msg, _receivedLength, _s.MyHostname, now)
                 : CleanupHeaders.MessageIdOf(_msg.Content.Span);
-            _server.Log.Info("cleanup", $"{id}: message-id={messageId}");
+            _server.Log.Info("cleanup", _pid, $"{id}: message-id={messageId}");
             await _server.Queue.CommitAsync(_msg, CancellationToken.None).ConfigureAwait(false);
             _server.CountAccepted();
             WriteQueued(id);
@@ -325,7 +326,7 @@ public sealed partial class SmtpdSession
 
     private Next BareNewline(bool lf)
     {
-        _server.Log.Info("smtpd", $"warning: disconnect: bare <{(lf ? "LF" : "CR")}> received from {_clientLabel}");
+        _server.Log.Info("smtpd", _pid, $"warning: disconnect: bare <{(lf ? "LF" : "CR")}> received from {_clientLabel}");
         WriteLine(lf ? $"521 5.5.2 {_s.MyHostname} Error: bare <LF> received" : $"521 5.5.2 {_s.MyHostname} Error: bare <CR> received");
         ResetTransaction();
         return Next.Close;
@@ -338,7 +339,7 @@ public sealed partial class SmtpdSession
         _errors++;
         if (_errors >= _s.HardErrorLimit)
         {
-            _server.Log.Info("smtpd", $"too many errors after {LastCommandName} from {_clientLabel}");
+            _server.Log.Info("smtpd", _pid, $"too many errors after {LastCommandName} from {_clientLabel}");
             WriteLine($"421 4.7.0 {_s.MyHostname} Error: too many errors");
             return Next.Close;
         }

@@ -65,7 +65,8 @@ public sealed class RelayTests
             await c.ReadReplyAsync();
             id = await SendRcptDataAsync(c, "nobody@example.net", "Subject: will bounce\r\n\r\nbody\r\n");
         }
-        var log = await WaitForLogAsync(mta, "sender non-delivery notification");
+        await WaitForLogAsync(mta, "sender non-delivery notification");
+        var log = await WaitForLogAsync(mta, $"{id}: removed"); // qmgr logs it just after bounce(8)
         Assert.Matches($@"{id}: to=<nobody@example\.net>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, .*dsn=5\.\d\.\d+, status=bounced \(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 5\d\d ", log);
         Assert.Matches($@"postfix/bounce\[\d+\]: {id}: sender non-delivery notification: [0-9A-F]{{12}}", log);
         Assert.Matches($@"postfix/qmgr\[\d+\]: {id}: removed", log);
