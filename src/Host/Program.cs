@@ -19,8 +19,12 @@ public static class Program
           check       validate the configuration
           flush       retry deferred mail now
         subcommands (Postfix's programs, with their own flags):
-          postqueue -p | -j | -f      list (mailq) / JSON / flush the queue
+          postqueue -p | -j | -f | -n list (mailq) / JSON / flush / count the queue
+          postsuper -d ID|ALL|- | -h ID|ALL|- | -H ID|ALL|- | -r ID|ALL|- [queue ...]
+                                      delete / hold / release from hold / requeue
+          postcat [-b] [-e] [-h] -q ID ...  show queued messages (body, envelope, header)
           postconf [-n | -d] [name ...]  show parameters
+          postconf -e name=value ... | -X name ... | -# name ...  edit main.cf
         """;
 
     public static async Task<int> Main(string[] args)
@@ -73,6 +77,8 @@ public static class Program
             "check" => await NoArgs(rest, () => PostfixControl.CheckAsync(configDir, stdout, stderr)),
             "flush" => await NoArgs(rest, () => PostqueueCommand.RunAsync(["-f"], configDir, stdout, stderr)),
             "postqueue" or "mailq" => await PostqueueCommand.RunAsync(verb == "mailq" ? ["-p", .. rest] : rest, configDir, stdout, stderr),
+            "postsuper" => await PostsuperCommand.RunAsync(rest, configDir, Console.In, stderr),
+            "postcat" => await PostcatCommand.RunAsync(rest, configDir, stdout, stderr),
             "postconf" => PostconfCommand.Run(rest, configDir, stdout, stderr),
             _ => throw new UsageException($"unknown command: '{verb}'"),
         };

@@ -2,6 +2,7 @@
 // parameter with its effective (expanded) value; -n: only those set in main.cf;
 // -d: defaults; -x: expand values; names restrict the output. Unknown names are
 // an error, as in Postfix ("postconf: warning: foo: unknown parameter").
+// -e name=value (or just name=value), -X name, -# name: edit main.cf (PostconfEdit).
 using Postfix.Core.Config;
 
 namespace Postfix.Host.Commands;
@@ -11,6 +12,7 @@ public static class PostconfCommand
     public static int Run(string[] args, string? configDir, TextWriter stdout, TextWriter stderr)
     {
         bool nonDefault = false, defaults = false;
+        PostconfEditMode? edit = null;
         var names = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -20,11 +22,21 @@ public static class PostconfCommand
                 case "-n": nonDefault = true; break;
                 case "-d": defaults = true; break;
                 case "-x": break; // values are always shown expanded
+                case "-e": edit = PostconfEditMode.Set; break;
+                case "-X": edit = PostconfEditMode.Remove; break;
+                case "-#": edit = PostconfEditMode.CommentOut; break;
                 default:
                     if (args[i].StartsWith('-')) throw new UsageException($"postconf: invalid option '{args[i]}'");
                     names.Add(args[i]);
                     break;
             }
+        }
+        // Postfix 2.8 and later: a name=value argument implies -e.
+        if (edit is null && names.Any(n => n.Contains('='))) edit = PostconfEditMode.Set;
+        if (edit is { } mode)
+        {
+            if (nonDefault || defaults) throw new UsageException("postconf: -e, -X and -# do not combine with -n or -d");
+            return PostconfEdit.Run(configDir, mode, names, stderr);
         }
         MainCf main;
         try { main = MainCf.Load(configDir); }

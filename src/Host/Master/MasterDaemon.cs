@@ -68,7 +68,7 @@ public sealed class MasterDaemon
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, log); });
-        var showq = new ShowqService(store, log, Path.Combine(qdir, "public", "showq"), () => Reload(configDir, servers, log), qmgr.Flush);
+        var showq = new ShowqService(store, log, Path.Combine(qdir, "public", "showq"), () => Reload(configDir, servers, log), qmgr);
 
         try
         {

@@ -1,17 +1,31 @@
 // showq(8) + a small admin channel: a Unix-domain socket at
-// $queue_directory/public/showq. postqueue connects, sends one request line
-// ("list", "json", "count", "flush", "reload"), and reads the answer until EOF.
-// Only local users with access to the queue directory can reach it.
+// $queue_directory/public/showq. A client connects, sends one request line and
+// reads the answer until EOF:
+//   list | json | count          postqueue -p / -j / -n
+//   flush | reload               postqueue -f, postfix reload ("ok")
+//   cat ID [ehb]                 postcat -q: "ok" then the bytes, or "error: ..."
+//   postsuper [queue ...]        postsuper: followed by "delete|requeue|hold|release ALL"
+//                                lines, then "VERB ID" lines, then an empty line or EOF;
+//                                the answer is postsuper's report, one line each.
+// The master applies postsuper's changes itself, so only one process ever has
+// the queue log open. Only local users with access to the queue directory can
+// reach the socket; every line is still bounded and parsed, never trusted.
 using System.Net.Sockets;
 using System.Text;
 using Postfix.Core.Logging;
+using Postfix.Core.Queue;
 using Postfix.Host.Commands;
+using Postfix.Queue.Qmgr;
 using Postfix.Queue.Store;
 
 namespace Postfix.Host.Master;
 
-public sealed class ShowqService(QueueStore store, Maillog log, string socketPath, Action reload, Action flush) : IAsyncDisposable
+public sealed class ShowqService(QueueStore store, Maillog log, string socketPath, Action reload, Qmgr qmgr) : IAsyncDisposable
 {
+    /// <summary>Longest request line (a verb, a queue ID, a few queue names).</summary>
+    private const int MaxRequestLine = 1024;
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
+
     private readonly CancellationTokenSource _stop = new();
     private Socket? _listener;
     private Task _loop = Task.CompletedTask;
@@ -40,29 +54,91 @@ public sealed class ShowqService(QueueStore store, Maillog log, string socketPat
     {
         using var _ = client;
         await using var stream = new NetworkStream(client, ownsSocket: false);
-        using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
         await using var writer = new StreamWriter(stream, new UTF8Encoding(false), 64 * 1024, leaveOpen: true);
+        var reader = new ShowqLineReader(stream, MaxRequestLine);
+        using var timeout = new CancellationTokenSource(RequestTimeout);
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             var request = (await reader.ReadLineAsync(timeout.Token))?.Trim() ?? "";
-            switch (request)
+            var words = request.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            switch (words.FirstOrDefault() ?? "")
             {
                 case "list": await QueueListing.WriteMailqAsync(store, writer); break;
                 case "json": await QueueListing.WriteJsonAsync(store, writer); break;
                 case "count": await QueueListing.WriteCountsAsync(store, writer); break;
                 case "reload": reload(); await writer.WriteLineAsync("ok"); break;
                 case "flush":
-                    flush();
+                    qmgr.Flush();
                     await writer.WriteLineAsync("ok");
+                    break;
+                case "cat" when words.Length is 2 or 3:
+                    await CatAsync(words[1], words.Length == 3 ? words[2] : "", stream, writer);
+                    break;
+                case "postsuper":
+                    await PostsuperAsync(words[1..], reader, timeout, writer);
                     break;
                 default: await writer.WriteLineAsync($"error: unknown request \"{request}\""); break;
             }
             await writer.FlushAsync();
         }
+        catch (InvalidDataException e)
+        {
+            try { await writer.WriteLineAsync($"error: {e.Message}"); await writer.FlushAsync(); }
+            catch (Exception ex) when (ex is IOException or SocketException) { }
+        }
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
         {
         }
+    }
+
+    private async Task CatAsync(string id, string letters, NetworkStream stream, StreamWriter writer)
+    {
+        if (!QueueId.TryParse(id, out var qid))
+        {
+            await writer.WriteLineAsync($"error: bad mail queue ID: {id}");
+            return;
+        }
+        var (bytes, error) = await PostcatCommand.RenderAsync(store, qid, PostcatFormat.Parse(letters));
+        if (bytes is null)
+        {
+            await writer.WriteLineAsync($"error: {error}");
+            return;
+        }
+        await writer.WriteLineAsync("ok");
+        await writer.FlushAsync();
+        await stream.WriteAsync(bytes);
+    }
+
+    private async Task PostsuperAsync(string[] queues, ShowqLineReader reader, CancellationTokenSource timeout, StreamWriter writer)
+    {
+        PostsuperSession session;
+        try { session = new PostsuperSession(store, queues, log, qmgr.Requeue, qmgr.Release); }
+        catch (ArgumentException e) { await writer.WriteLineAsync($"error: {e.Message}"); return; }
+        var all = new HashSet<PostsuperAction>();
+        bool allDone = false;
+        while (true)
+        {
+            timeout.CancelAfter(RequestTimeout);
+            var line = await reader.ReadLineAsync(timeout.Token);
+            if (string.IsNullOrEmpty(line)) break;
+            var sp = line.IndexOf(' ');
+            if (sp <= 0 || !PostsuperSession.TryParseAction(line[..sp], out var action))
+            {
+                await writer.WriteLineAsync($"error: bad postsuper request \"{line}\"");
+                return;
+            }
+            var target = line[(sp + 1)..].Trim();
+            if (target == "ALL")
+            {
+                if (allDone) { await writer.WriteLineAsync("error: \"ALL\" requests must come before queue IDs"); return; }
+                all.Add(action);
+                continue;
+            }
+            if (!allDone) { session.RunAll(all); allDone = true; }
+            await writer.WriteLineAsync(session.RunOne(action, target));
+        }
+        if (!allDone) session.RunAll(all);
+        foreach (var line in await session.FinishAsync()) await writer.WriteLineAsync(line);
     }
 
     public async ValueTask DisposeAsync()

@@ -54,6 +54,13 @@ public sealed class Qmgr : IAsyncDisposable
         Deferred.Flush();
     }
 
+    /// <summary>postsuper -r: a message the caller moved to incoming is processed again now.</summary>
+    public void Requeue(QueueEntry entry) => _incoming.Writer.TryWrite(entry);
+
+    /// <summary>postsuper -H: a message the caller moved from hold to deferred is retried now
+    /// (Postfix moves it to deferred and waits for the next queue run; we do not wait).</summary>
+    public void Release(QueueEntry entry) => Deferred.Add(entry);
+
     private async Task LoopAsync()
     {
         var reader = _incoming.Reader;
@@ -77,8 +84,9 @@ public sealed class Qmgr : IAsyncDisposable
     private void Activate(QueueEntry e)
     {
         var s = e.State;
+        // Held and removed mail is never activated; postsuper may move it under us.
         if (s != QueueState.Incoming && s != QueueState.Deferred) return;
-        _store.SetState(e, QueueState.Active);
+        if (!_store.TryMove(e, s, QueueState.Active)) return;
         if (Scheduler is { } sched) sched.Schedule(e);
     }
 

@@ -114,15 +114,33 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         Committed?.Invoke(qe, new CommittedInfo(message.SenderString(), message.ContentLength, message.RecipientCount));
     }
 
-    /// <summary>Moves a message to another queue. The state record rides on the next group commit.</summary>
-    public void SetState(QueueEntry entry, QueueState state, long notBeforeUnixMs = 0)
+    /// <summary>Moves a message to another queue. The state record rides on the next group commit.
+    /// A removed message stays removed, and a held one leaves hold only by removal or
+    /// <see cref="TryMove"/>: a delivery attempt that ends after postsuper -d or -h must
+    /// not bring the message back (Postfix: qmgr's rename fails once postsuper moved the file).</summary>
+    public void SetState(QueueEntry entry, QueueState state, long notBeforeUnixMs = 0) =>
+        Move(entry, null, state, notBeforeUnixMs);
+
+    /// <summary>Moves a message only if it is still in <paramref name="from"/> (postsuper: qmgr may
+    /// move it meanwhile); false when it was not. The way out of hold besides removal.</summary>
+    public bool TryMove(QueueEntry entry, QueueState from, QueueState to, long notBeforeUnixMs = 0) =>
+        Move(entry, from, to, notBeforeUnixMs);
+
+    private bool Move(QueueEntry entry, QueueState? from, QueueState state, long notBeforeUnixMs)
     {
-        var old = entry.State;
-        if (old == state && entry.NotBeforeUnixMs == notBeforeUnixMs) return;
+        QueueState old;
+        do
+        {
+            old = entry.State;
+            if (from is { } f && old != f) return false;
+            if (old == QueueState.Removed) return false;
+            if (old == QueueState.Hold && from is null && state != QueueState.Removed) return false;
+            if (old == state && entry.NotBeforeUnixMs == notBeforeUnixMs) return true;
+        }
         // State first, record second: compaction relies on seeing Removed before
         // the Removed record can precede its copy (see QueueStore.Compaction.cs).
+        while (!entry.TryMove(old, state));
         entry.NotBeforeUnixMs = notBeforeUnixMs;
-        entry.State = state;
         // "active" is not persisted: recovery puts active mail back into incoming anyway.
         if (state != QueueState.Active) AppendState(entry.Id, state, notBeforeUnixMs);
         Interlocked.Decrement(ref _counts[(int)old]);
@@ -134,6 +152,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         {
             Interlocked.Increment(ref _counts[(int)state]);
         }
+        return true;
     }
 
     public void Remove(QueueEntry entry) => SetState(entry, QueueState.Removed);
