@@ -22,6 +22,7 @@
 #   rebuild by `./postfix` while others edit src/ cannot swap the binary mid-run;
 #   0 = run ./postfix directly), NOTE="" (free text for the notes column).
 # Run as root or not; smtp-sink drops to user postfix (or nobody) when run as root.
+# Shared functions: bench/lib.sh (also used by bench/relay.sh).
 set -euo pipefail
 export LC_ALL=C
 
@@ -32,9 +33,10 @@ QUIET_WAIT=${QUIET_WAIT:-300}; QUIET_PCT=${QUIET_PCT:-20}
 RELAY_BASELINE=${RELAY_BASELINE:-0}; RELAY_RUNS=${RELAY_RUNS:-1}; SNAPSHOT=${SNAPSHOT:-1}; NOTE=${NOTE:-}
 RELAY_SCRIPT=${RELAY_SCRIPT:-$ROOT/../shared/anchors/postfix-relay-baseline.sh}
 RESULTS=$ROOT/perf-results/acceptance.md
-PATH=$PATH:/usr/sbin:/sbin
+PROG=accept.sh
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-die() { echo "accept.sh: error: $*" >&2; exit 1; }
 for v in MESSAGES RUNS PARALLEL SIZE PORT SINKPORT STEP_TIMEOUT RELAY_RUNS QUIET_WAIT QUIET_PCT; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a number"
 done
@@ -43,98 +45,13 @@ done
 (( PORT != SINKPORT )) || die "PORT and SINKPORT must differ"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/accept.XXXXXX")
-MTA_PID=""; SINK_PID=""; CFG=""; R=""; MTA_EXIT_NOTE=""; BUSY_MAX=0
-port_busy() { ss -Hltn "sport = :$1" | grep -q .; }
-wait_port() { for _ in $(seq 150); do port_busy "$1" && return 0; sleep 0.2; done; return 1; }
-wait_gone() { for _ in $(seq "$2"); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
-mta() { timeout "$STEP_TIMEOUT" "${MTA_CMD[@]}" "$@"; }
-
-stop_mta() {
-  [[ -n $MTA_PID ]] || return 0
-  mta -c "$CFG" stop >>"$WORK/stop.log" 2>&1 || true
-  if ! wait_gone "$MTA_PID" 300; then
-    echo "accept.sh: MTA pid $MTA_PID did not exit after stop; killing it" >&2
-    kill "$MTA_PID" 2>/dev/null || true
-    wait_gone "$MTA_PID" 50 || kill -9 "$MTA_PID" 2>/dev/null || true
-  fi
-  local rc=0
-  wait "$MTA_PID" 2>/dev/null || rc=$?
-  if [[ $rc != 0 && -n ${R:-} ]]; then
-    echo "accept.sh: MTA exited $rc on stop; its last output:" >&2
-    tail -5 "$R/start-fg.log" >&2 || true
-    MTA_EXIT_NOTE+=" $rc"
-  fi
-  MTA_PID=""
-}
-stop_sink() {
-  [[ -n $SINK_PID ]] || return 0
-  kill "$SINK_PID" 2>/dev/null || true
-  wait_gone "$SINK_PID" 50 || kill -9 "$SINK_PID" 2>/dev/null || true
-  wait "$SINK_PID" 2>/dev/null || true
-  SINK_PID=""
-}
-cleanup() { stop_mta; stop_sink; rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now() { date +%s.%N; }
-cpu_busy_pct() {  # whole-machine busy % over one second (user+nice+sys+irq+softirq+steal)
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat); sleep 1
-  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); t=y[2]-x[2]; printf "%.0f", (t > 0 ? 100*(y[1]-x[1])/t : 0)}'
-}
-wait_quiet() {  # wait up to QUIET_WAIT s for the box to idle below QUIET_PCT; record what we started under
-  local busy deadline=$(( SECONDS + QUIET_WAIT ))
-  while busy=$(cpu_busy_pct); (( busy >= QUIET_PCT && SECONDS < deadline )); do sleep 2; done
-  (( busy >= QUIET_PCT )) && echo "accept.sh: warning: machine ${busy}% busy before a measurement (other work skews the figures)" >&2
-  (( busy > BUSY_MAX )) && BUSY_MAX=$busy
-  return 0
-}
-rate() { awk -v m="$MESSAGES" -v a="$1" -v b="$2" 'BEGIN{printf "%.0f", m/(b-a)}'; }
-median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }'; }
-thousands() { printf "%d" "$1" | sed -E ':a;s/([0-9])([0-9]{3})($|,)/\1,\2\3/;ta'; }
-SRC_FLAGS=(-s "$PARALLEL" -m "$MESSAGES" -l "$SIZE" -f a@example.org -t b@example.net)
-
-run_source() {  # port label -> prints msgs/s
-  local t0 t1 rc
-  t0=$(now)
-  set +e
-  timeout "$STEP_TIMEOUT" smtp-source "${SRC_FLAGS[@]}" "127.0.0.1:$1" >"$WORK/source.out" 2>&1
-  rc=$?
-  set -e
-  t1=$(now)
-  if [[ $rc != 0 ]]; then
-    echo "accept.sh: smtp-source -> $2 exited $rc ($( ((rc==124)) && echo "timeout ${STEP_TIMEOUT}s"))" >&2
-    tail -5 "$WORK/source.out" >&2
-    return 1
-  fi
-  if [[ -s $WORK/source.out ]]; then echo "accept.sh: smtp-source -> $2 said:" >&2; tail -5 "$WORK/source.out" >&2; fi
-  rate "$t0" "$t1"
-}
-
 # ------------------------------------------------------------------ setup
-timeout "$STEP_TIMEOUT" "$ROOT/scripts/install-test-deps.sh" >/dev/null || die "scripts/install-test-deps.sh failed"
-command -v smtp-source >/dev/null && command -v smtp-sink >/dev/null || die "smtp-source/smtp-sink missing"
-SINK_USER=()
-if [[ $(id -u) -eq 0 ]]; then
-  if id postfix >/dev/null 2>&1; then SINK_USER=(-u postfix); else SINK_USER=(-u nobody); fi
-fi
+setup_common
 port_busy "$PORT" && die "port $PORT already in use"
 port_busy "$SINKPORT" && die "port $SINKPORT already in use"
-
-# Build (./postfix rebuilds when src/ is newer than the build) and optionally snapshot it.
-mkdir -p "$WORK/probe"; : > "$WORK/probe/main.cf"
-timeout 900 "$ROOT/postfix" -c "$WORK/probe" check >/dev/null || die "./postfix build or check failed"
-if [[ $SNAPSHOT == 1 ]]; then
-  cp -a "$ROOT/.build/Release" "$WORK/bin"
-  MTA_CMD=(dotnet "$WORK/bin/postfix.dll")
-else
-  MTA_CMD=("$ROOT/postfix")
-fi
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$([[ -n $(git -C "$ROOT" status --porcelain -- src 2>/dev/null) ]] && echo "src/ had uncommitted changes" || true)
 
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 echo "# $(date -u +%FT%TZ) commit $COMMIT, $(nproc) cpus, smtp-source ${SRC_FLAGS[*]}, runs=$RUNS"
@@ -148,7 +65,8 @@ for i in $(seq "$RUNS"); do
   "${MTA_CMD[@]}" -c "$CFG" start-fg >"$R/start-fg.log" 2>&1 &
   MTA_PID=$!
   wait_port "$PORT" || { tail -20 "$R/start-fg.log" >&2; die "MTA did not listen on 127.0.0.1:$PORT within 30s"; }
-  ours=$(run_source "$PORT" "ours") || die "run $i: smtp-source -> MTA failed"
+  run_source "$PORT" "ours" || die "run $i: smtp-source -> MTA failed"
+  ours=$SRC_RATE
   total=$(mta -c "$CFG" postqueue -n 2>&1 | awk '$1=="total"{print $2}')
   [[ $total == "$MESSAGES" ]] || die "run $i: postqueue -n reports total '${total:-?}', expected $MESSAGES"
   stop_mta
@@ -160,7 +78,8 @@ for i in $(seq "$RUNS"); do
   smtp-sink -c "${SINK_USER[@]}" "127.0.0.1:$SINKPORT" 1000 >"$WORK/sink.out" 2>&1 &
   SINK_PID=$!
   wait_port "$SINKPORT" || die "smtp-sink did not listen on 127.0.0.1:$SINKPORT"
-  sink=$(run_source "$SINKPORT" "smtp-sink") || die "run $i: smtp-source -> smtp-sink failed"
+  run_source "$SINKPORT" "smtp-sink" || die "run $i: smtp-source -> smtp-sink failed"
+  sink=$SRC_RATE
   stop_sink
   echo "$sink" >> "$WORK/r.sink"
   printf "run %d: ours %6d msgs/s   smtp-sink %6d msgs/s   queue total %s\n" "$i" "$ours" "$sink" "$total"
@@ -188,7 +107,6 @@ if [[ $RELAY_BASELINE == 1 ]]; then
 fi
 
 # ------------------------------------------------------------------ report
-span() { echo "$(thousands "$(sort -n "$1" | head -1)")-$(thousands "$(sort -n "$1" | tail -1)")"; }
 NOTES="m=$MESSAGES s=$PARALLEL l=$SIZE, median of $RUNS (ours $(span "$WORK/r.ours"), sink $(span "$WORK/r.sink"))$PFX_NOTE; max CPU busy before a step ${BUSY_MAX}%, load1 $LOAD0 at start, $(cut -d' ' -f1 /proc/loadavg) at end"
 [[ -n $MTA_EXIT_NOTE ]] && NOTES+="; MTA exit status on stop:$MTA_EXIT_NOTE"
 [[ -n $DIRTY ]] && NOTES+="; $DIRTY"
@@ -197,10 +115,6 @@ ROW="| $(date -u +%F) | $COMMIT | $(thousands "$OURS") | $(thousands "$SINK") | 
 
 if [[ ! -f $RESULTS ]]; then
   mkdir -p "$(dirname "$RESULTS")"
-  disk=$(findmnt -no SOURCE,FSTYPE --target "${TMPDIR:-/tmp}" 2>/dev/null | head -1)
-  dev=$(basename "$(readlink -f "${disk%% *}")" 2>/dev/null || true)
-  [[ -n $dev && -e /sys/block/$dev ]] && disk+=", $(lsblk -dno SIZE "/dev/$dev" | tr -d ' '), rotational=$(cat "/sys/block/$dev/queue/rotational")"
-  cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
   cat > "$RESULTS" <<HDR
 # Acceptance throughput (smtp-source -> MTA on loopback)
 
@@ -219,8 +133,7 @@ row come from the same run on the same machine, with the same smtp-source flags
 | ratio ours/postfix | ours / postfix accept |
 | notes | messages (m), sessions (s), size (l), runs, min-max of the runs; the highest whole-machine CPU busy % sampled just before a step (the script waits up to QUIET_WAIT=300 s for it to fall below QUIET_PCT=20 %) and the 1-minute load average, since other work on the box skews every figure; non-zero MTA exit on stop; anything unusual |
 
-Medians of RUNS runs (default 3). Machine: $(nproc) CPUs ($cpu), $(free -g | awk '/^Mem:/{print $2}') GB RAM,
-kernel $(uname -r), queue and temp dirs on ${disk:-?}; smtp-source, the MTA and smtp-sink share the CPUs.
+Medians of RUNS runs (default 3). $(machine_line); smtp-source, the MTA and smtp-sink share the CPUs.
 
 | date | commit | ours msgs/s | smtp-source->smtp-sink msgs/s | ratio ours/sink | postfix accept msgs/s | ratio ours/postfix | notes |
 |---|---|---|---|---|---|---|---|
