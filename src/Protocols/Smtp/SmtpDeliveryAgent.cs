@@ -115,7 +115,11 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
             timing.Connect = clock.Elapsed;
             var end = await SmtpTransaction.RunAsync(c, state, s, reused).ConfigureAwait(false);
             timing.Transmit = clock.Elapsed - timing.Connect;
-            if (end == SmtpTransactionEnd.Reusable && s.ConnectionCacheOnDemand) keep = await ResetAsync(c).ConfigureAwait(false);
+            if (s.ConnectionCacheOnDemand)
+            {
+                if (end == SmtpTransactionEnd.Clean) keep = true;
+                else if (end == SmtpTransactionEnd.Reusable) keep = await ResetAsync(c).ConfigureAwait(false);
+            }
             if (end == SmtpTransactionEnd.RetryFresh) c.Broken = true;
             return end;
         }

@@ -118,7 +118,7 @@ internal static class SmtpTransaction
                         : SmtpOutcome.FromReply(c, reply, "end of DATA command"));
                 }
             }
-            return End(c);
+            return c.Broken ? SmtpTransactionEnd.Broken : SmtpTransactionEnd.Clean;
         }
         catch (SmtpTransportException e)
         {
