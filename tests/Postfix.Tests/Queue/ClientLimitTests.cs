@@ -14,6 +14,8 @@ public sealed class ClientLimitTests
     {
         await using var mta = await MtaInstance.StartAsync(
             "smtpd_client_connection_count_limit = 3\nsmtpd_client_event_limit_exceptions =");
+        // The fixture's "is it listening" probe is a session too: wait until it has left.
+        Assert.True(await Repo.WaitUntilAsync(() => mta.Maillog.Contains("disconnect from unknown[127.0.0.1]"), TimeSpan.FromSeconds(10)));
         var open = new List<SmtpTestClient>();
         try
         {
