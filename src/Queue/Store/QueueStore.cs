@@ -22,6 +22,8 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     private readonly long[] _counts = new long[8];
     private readonly TimeSpan _commitTimeout;
     private long _minLiveHint;
+    private readonly ConcurrentDictionary<long, long> _inflight = new();
+    private long _inflightSeq;
 
     public string Directory { get; }
     public int MaxRecordSize { get; }
@@ -96,22 +98,35 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         if (length > MaxRecordSize)
             throw new QueueWriteException($"message record of {length} bytes exceeds the queue's record limit {MaxRecordSize}");
         var entry = new MessageLogEntry(message, length);
-        long address;
+        // Until it is indexed, this message is invisible to ReclaimSpace: register a
+        // floor (the tail before our append, so at or below our address) that keeps
+        // the log from being truncated above it. Without it, a message committed but
+        // not yet indexed could be truncated away by a later message's address.
+        long token = Interlocked.Increment(ref _inflightSeq);
+        _inflight[token] = _log.TailAddress;
         try
         {
-            if (!_log.TryEnqueue(entry, out address))
-                address = await _log.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false);
+            long address;
+            try
+            {
+                if (!_log.TryEnqueue(entry, out address))
+                    address = await _log.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new QueueWriteException("queue file write error", e);
+            }
+            var qe = new QueueEntry(message.QueueId, address, length, message.ArrivalUnixMs);
+            await _committer.WaitForCommitAsync(address + 1, _commitTimeout, cancellationToken).ConfigureAwait(false);
+            // Index only after durability: qmgr and postqueue never see an uncommitted message.
+            _index[qe.Id.Value] = qe;
+            Interlocked.Increment(ref _counts[(int)QueueState.Incoming]);
+            Committed?.Invoke(qe, new CommittedInfo(message.SenderString(), message.ContentLength, message.RecipientCount));
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        finally
         {
-            throw new QueueWriteException("queue file write error", e);
+            _inflight.TryRemove(token, out _);
         }
-        var qe = new QueueEntry(message.QueueId, address, length, message.ArrivalUnixMs);
-        await _committer.WaitForCommitAsync(address + 1, _commitTimeout, cancellationToken).ConfigureAwait(false);
-        // Index only after durability: qmgr and postqueue never see an uncommitted message.
-        _index[qe.Id.Value] = qe;
-        Interlocked.Increment(ref _counts[(int)QueueState.Incoming]);
-        Committed?.Invoke(qe, new CommittedInfo(message.SenderString(), message.ContentLength, message.RecipientCount));
     }
 
     /// <summary>Moves a message to another queue. The state record rides on the next group commit.
@@ -176,6 +191,8 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     /// <summary>Reads a message's record back from the log (memory or disk).</summary>
     public async ValueTask<QueuedMessage?> ReadAsync(QueueEntry entry, CancellationToken ct = default)
     {
+        // Below the begin address the record is gone (truncated): never ask FASTER for it.
+        if (entry.Address < _log.BeginAddress) return null;
         var (bytes, length) = await _log.ReadAsync(entry.Address, entry.Length + 64, ct).ConfigureAwait(false);
         if (bytes is null) return null;
         return QueueFile.TryReadMessage(bytes.AsMemory(0, length), out var m) ? m : null;
@@ -189,16 +206,20 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     public long ReclaimSpace()
     {
         long tail = _log.TailAddress;
-        long min = tail;
+        long minFloor = tail, minIndexed = tail;
+        foreach (var floor in _inflight.Values)
+            if (floor < minFloor) minFloor = floor;
         foreach (var e in _index.Values)
-            if (e.Address < min) min = e.Address;
+            if (e.Address < minIndexed) minIndexed = e.Address;
+        long min = Math.Min(minFloor, minIndexed);
         if (min > _minLiveHint && min > _log.BeginAddress)
         {
             _minLiveHint = min;
             // A queued message's address is a record start, a valid truncation point;
-            // with nothing queued, the page start below the tail is (FASTER #915 notes).
-            if (min < tail) _log.TruncateUntil(min);
-            else _log.TruncateUntilPageStart(tail);
+            // an in-flight floor or the tail may not be: cut at the page start below
+            // it instead, which is always valid (FASTER #915 notes).
+            if (minIndexed < minFloor) _log.TruncateUntil(minIndexed);
+            else _log.TruncateUntilPageStart(min);
             _committer.RequestCommit();
         }
         return min;

@@ -105,3 +105,52 @@ public sealed class QueueStoreCompactionTests
         }
     }
 }
+
+public sealed class QueueStoreReclaimRaceTests
+{
+    [Fact]
+    public async Task ReclaimingWhileSessionsCommitNeverCutsAwayACommittedMessage()
+    {
+        var dir = Directory.CreateTempSubdirectory("qrace-").FullName;
+        try
+        {
+            var kept = new System.Collections.Concurrent.ConcurrentBag<Postfix.Core.Queue.QueueId>();
+            await using (var store = await QueueStore.OpenAsync(dir, 10_240_000))
+            {
+                using var stop = new CancellationTokenSource();
+                // Reclaim as often as possible while writers commit and a "qmgr" removes most messages.
+                var reclaimer = Task.Run(async () => { while (!stop.IsCancellationRequested) { store.ReclaimSpace(); await Task.Yield(); } });
+                var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+                {
+                    using var m = new MessageBuilder(10_240_000);
+                    for (int i = 0; i < 250; i++)
+                    {
+                        m.Reset();
+                        m.QueueId = store.NewQueueId();
+                        m.SetSender("a@example.org"u8);
+                        m.AddRecipient(System.Text.Encoding.ASCII.GetBytes($"w{w}i{i}@example.net"), default, 0);
+                        m.Content.Write(System.Text.Encoding.ASCII.GetBytes($"Subject: {w}/{i}\r\n\r\n{new string('z', 2000)}\r\n"));
+                        await store.CommitAsync(m, CancellationToken.None);
+                        Assert.True(store.TryGet(m.QueueId, out var e));
+                        if (i % 10 == 0) kept.Add(m.QueueId); else store.Remove(e);
+                    }
+                })).ToList();
+                await Task.WhenAll(writers);
+                stop.Cancel();
+                await reclaimer;
+                foreach (var id in kept)
+                {
+                    Assert.True(store.TryGet(id, out var e));
+                    Assert.True(e.Address >= store.BeginAddress, $"{id} at {e.Address} was truncated (begin {store.BeginAddress})");
+                    Assert.NotNull(await store.ReadAsync(e));
+                }
+            }
+            await using var again = await QueueStore.OpenAsync(dir, 10_240_000);
+            Assert.Equal(kept.Count, (int)again.TotalCount);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+}
