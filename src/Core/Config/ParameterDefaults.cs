@@ -66,6 +66,7 @@ public static class ParameterDefaults
         ("lmtp_connection_cache_time_limit", "2s"),
         ("bounce_size_limit", "50000"),
         ("queue_minfree", "0"),
+        ("smtpd_junk_command_limit", "100"),
         ("smtp_dns_servers", ""),                    // OUR extension: resolvers for smtp's MX lookups, empty = /etc/resolv.conf
         ("queue_space_reclaim_interval", "10s"),     // OUR extension: how often delivered mail's log space is released
         ("relayhost", ""),

@@ -128,6 +128,7 @@ public sealed class MasterConfig
             Timeout = s.SmtpdTimeout,
             HardErrorLimit = s.SmtpdHardErrorLimit,
             SoftErrorLimit = s.SmtpdSoftErrorLimit,
+            JunkCommandLimit = s.Source.GetInt("smtpd_junk_command_limit"),
             ErrorSleepTime = s.SmtpdErrorSleepTime,
             ClientConnectionCountLimit = s.SmtpdClientConnectionCountLimit,
             ForbidBareNewline = s.SmtpdForbidBareNewline,

@@ -15,6 +15,7 @@ public sealed partial class SmtpdSession
     private SmtpCommand _lastCommand;
     private bool _esmtp;
     private byte[] _helo = [];
+    private int _junkCommands;
 
     private string LastCommandName => _phase switch
     {
@@ -50,11 +51,11 @@ public sealed partial class SmtpdSession
                 _stats.Rset.Total++; _stats.Rset.Ok++;
                 ResetTransaction();
                 Write(SmtpdReplies.Ok);
-                return Next.NeedMore;
+                return Junk();
             case SmtpCommand.Noop:
                 _stats.Noop.Total++; _stats.Noop.Ok++;
                 Write(SmtpdReplies.Ok);
-                return Next.NeedMore;
+                return Junk();
             case SmtpCommand.Quit:
                 _stats.Quit.Total++; _stats.Quit.Ok++;
                 Write(SmtpdReplies.Bye);
@@ -67,7 +68,7 @@ public sealed partial class SmtpdSession
                 if (_s.DisableVrfy) return Error(SmtpdReplies.VrfyDisabled);
                 _stats.Vrfy.Ok++;
                 Write(SmtpdReplies.VrfyOk);
-                return Next.NeedMore;
+                return Junk();
             case SmtpCommand.Auth:
                 _stats.Auth.Total++;
                 return Error(SmtpdReplies.AuthNotEnabled);
@@ -78,6 +79,17 @@ public sealed partial class SmtpdSession
                 _stats.Unknown.Total++;
                 return Error(SmtpdReplies.NotRecognized);
         }
+    }
+
+    /// <summary>
+    /// smtpd_junk_command_limit: past it, each NOOP/RSET/VRFY also counts as an error,
+    /// so a client idling on junk commands meets smtpd_hard_error_limit (Postfix smtpd.c).
+    /// </summary>
+    private Next Junk()
+    {
+        if (++_junkCommands <= _s.JunkCommandLimit) return Next.NeedMore;
+        _errors++;
+        return HardErrorLimitReached() ? Next.Close : Next.NeedMore;
     }
 
     private Next Hello(ReadOnlySpan<byte> arg, bool esmtp, ref SmtpdCounter counter)

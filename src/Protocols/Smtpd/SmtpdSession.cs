@@ -337,13 +337,17 @@ public sealed partial class SmtpdSession
     {
         Write(reply);
         _errors++;
-        if (_errors >= _s.HardErrorLimit)
-        {
-            _server.Log.Info("smtpd", _pid, $"too many errors after {LastCommandName} from {_clientLabel}");
-            WriteLine($"421 4.7.0 {_s.MyHostname} Error: too many errors");
-            return Next.Close;
-        }
+        if (HardErrorLimitReached()) return Next.Close;
         return _errors > _s.SoftErrorLimit && _s.ErrorSleepTime > TimeSpan.Zero ? Next.Sleep : Next.NeedMore;
+    }
+
+    /// <summary>smtpd_hard_error_limit: answers 421 and tells the caller to disconnect.</summary>
+    private bool HardErrorLimitReached()
+    {
+        if (_errors < _s.HardErrorLimit) return false;
+        _server.Log.Info("smtpd", _pid, $"too many errors after {LastCommandName} from {_clientLabel}");
+        WriteLine($"421 4.7.0 {_s.MyHostname} Error: too many errors");
+        return true;
     }
 
     private void Write(ReadOnlySpan<byte> bytes)

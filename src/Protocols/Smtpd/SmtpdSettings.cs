@@ -16,6 +16,8 @@ public sealed class SmtpdSettings
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(300);
     public int HardErrorLimit { get; init; } = 20;
     public int SoftErrorLimit { get; init; } = 10;
+    /// <summary>smtpd_junk_command_limit: NOOP/VRFY/ETRN/RSET past this count as errors.</summary>
+    public int JunkCommandLimit { get; init; } = 100;
     public TimeSpan ErrorSleepTime { get; init; } = TimeSpan.FromSeconds(1);
     public int ClientConnectionCountLimit { get; init; } = 50;
     public bool ForbidBareNewline { get; init; } = true;
