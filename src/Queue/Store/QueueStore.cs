@@ -23,6 +23,9 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     private readonly TimeSpan _commitTimeout;
     private long _minLiveHint;
     private readonly ConcurrentDictionary<long, long> _inflight = new();
+
+    /// <summary>Tests only: runs between a message's commit and its indexing (the race window).</summary>
+    internal Func<QueueId, Task>? AfterCommitBeforeIndex { get; set; }
     private long _inflightSeq;
 
     public string Directory { get; }
@@ -118,6 +121,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
             }
             var qe = new QueueEntry(message.QueueId, address, length, message.ArrivalUnixMs);
             await _committer.WaitForCommitAsync(address + 1, _commitTimeout, cancellationToken).ConfigureAwait(false);
+            if (AfterCommitBeforeIndex is { } hook) await hook(message.QueueId).ConfigureAwait(false);
             // Index only after durability: qmgr and postqueue never see an uncommitted message.
             _index[qe.Id.Value] = qe;
             Interlocked.Increment(ref _counts[(int)QueueState.Incoming]);

@@ -154,3 +154,62 @@ public sealed class QueueStoreReclaimRaceTests
         }
     }
 }
+
+public sealed class QueueStoreInFlightTests
+{
+    [Fact]
+    public async Task CommittedButNotYetIndexedMessageIsNotTruncated()
+    {
+        var dir = Directory.CreateTempSubdirectory("qinflight-").FullName;
+        try
+        {
+            Postfix.Core.Queue.QueueId idA;
+            await using (var store = await QueueStore.OpenAsync(dir, 10_240_000))
+            {
+                using var a = new MessageBuilder(10_240_000);
+                using var b = new MessageBuilder(10_240_000);
+                void Fill(MessageBuilder m, string who)
+                {
+                    m.Reset();
+                    m.QueueId = store.NewQueueId();
+                    m.SetSender("a@example.org"u8);
+                    m.AddRecipient(System.Text.Encoding.ASCII.GetBytes(who + "@example.net"), default, 0);
+                    m.Content.Write(System.Text.Encoding.ASCII.GetBytes($"Subject: {who}\r\n\r\n{new string('q', 3000)}\r\n"));
+                }
+                Fill(a, "first");
+                idA = a.QueueId;
+                var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var reachedWindow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                store.AfterCommitBeforeIndex = id =>
+                {
+                    if (id != idA) return Task.CompletedTask;
+                    reachedWindow.TrySetResult();
+                    return hold.Task;
+                };
+                // A is committed (its client is about to get 250) but not indexed yet...
+                var commitA = store.CommitAsync(a, CancellationToken.None).AsTask();
+                await reachedWindow.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                // ...while B, appended after it, is committed, indexed and delivered.
+                Fill(b, "second");
+                await store.CommitAsync(b, CancellationToken.None);
+                Assert.True(store.TryGet(b.QueueId, out var eb));
+                Fill(b, "third");
+                await store.CommitAsync(b, CancellationToken.None);
+                store.Remove(eb);
+                store.ReclaimSpace();
+                await store.FlushAsync();
+                hold.SetResult();
+                await commitA.WaitAsync(TimeSpan.FromSeconds(10));
+                Assert.True(store.TryGet(idA, out var ea));
+                Assert.True(ea.Address >= store.BeginAddress, $"A at {ea.Address} truncated (begin {store.BeginAddress})");
+                Assert.NotNull(await store.ReadAsync(ea));
+            }
+            await using var again = await QueueStore.OpenAsync(dir, 10_240_000);
+            Assert.True(again.TryGet(idA, out _), "A lost after restart");
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+}
