@@ -50,16 +50,14 @@ public static class PostcatCommand
         if (!searchQueue || ids.Count == 0)
             throw new UsageException("postcat: specify -q queue_id ... (queue files are records in the queue log, not plain files)");
 
-        MailSettings settings;
-        try { settings = MailSettings.From(MainCf.Load(configDir)); }
-        catch (ConfigException e) { stderr.WriteLine($"postcat: fatal: {e.Message}"); return 1; }
+        if (QueueAccess.LoadSettings("postcat", configDir, stderr) is not { } settings) return 1;
         var qdir = settings.QueueDirectory;
 
         // Message content is bytes: write them raw to our stdout, not through a text encoder.
         var raw = ReferenceEquals(stdout, Console.Out) ? Console.OpenStandardOutput() : new MemoryStream();
         try
         {
-            if (QueueLock.IsLocked(qdir))
+            if (QueueAccess.MasterRunning(qdir))
             {
                 foreach (var id in ids)
                 {
@@ -68,10 +66,9 @@ public static class PostcatCommand
                 }
                 return 0;
             }
-            using var qlock = QueueLock.TryAcquire(qdir, out var err);
-            if (qlock is null) { stderr.WriteLine($"postcat: fatal: {err}"); return 1; }
-            QueueStore? store = Directory.Exists(Path.Combine(qdir, "log"))
-                ? await QueueStore.OpenAsync(qdir, settings.MessageSizeLimit) : null;
+            var (qlock, store) = await QueueAccess.OpenOfflineAsync("postcat", settings, stderr);
+            if (qlock is null) return 1;
+            using var heldLock = qlock;
             try
             {
                 foreach (var id in ids)
@@ -111,11 +108,9 @@ public static class PostcatCommand
 
     private static async Task<int> ViaMasterAsync(string qdir, string id, PostcatSections sections, Stream output, TextWriter stderr)
     {
-        var socketPath = Path.Combine(qdir, "public", "showq");
         try
         {
-            using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+            using var s = await QueueAccess.ConnectShowqAsync(qdir);
             await s.SendAsync(Encoding.UTF8.GetBytes($"cat {id} {PostcatFormat.Letters(sections)}\n"));
             await using var ns = new NetworkStream(s);
             // Status line first, then the message bytes until EOF.
@@ -140,7 +135,7 @@ public static class PostcatCommand
         }
         catch (SocketException e)
         {
-            stderr.WriteLine($"postcat: fatal: connect to showq service {socketPath}: {e.Message}");
+            stderr.WriteLine($"postcat: fatal: connect to showq service {QueueAccess.ShowqPath(qdir)}: {e.Message}");
             return 1;
         }
     }

@@ -27,18 +27,14 @@ public static class PostqueueCommand
             }
         }
         if (request is null) throw new UsageException("postqueue: specify -p, -j, -f or -n");
-        MailSettings settings;
-        try { settings = MailSettings.From(MainCf.Load(configDir)); }
-        catch (ConfigException e) { stderr.WriteLine($"postqueue: fatal: {e.Message}"); return 1; }
+        if (QueueAccess.LoadSettings("postqueue", configDir, stderr) is not { } settings) return 1;
         var qdir = settings.QueueDirectory;
-        var socketPath = Path.Combine(qdir, "public", "showq");
 
-        if (QueueLock.IsLocked(qdir))
+        if (QueueAccess.MasterRunning(qdir))
         {
             try
             {
-                using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+                using var s = await QueueAccess.ConnectShowqAsync(qdir);
                 await s.SendAsync(Encoding.UTF8.GetBytes(request + "\n"));
                 await using var ns = new NetworkStream(s);
                 using var r = new StreamReader(ns, Encoding.UTF8);
@@ -52,7 +48,7 @@ public static class PostqueueCommand
             }
             catch (SocketException e)
             {
-                stderr.WriteLine($"postqueue: fatal: connect to showq service {socketPath}: {e.Message}");
+                stderr.WriteLine($"postqueue: fatal: connect to showq service {QueueAccess.ShowqPath(qdir)}: {e.Message}");
                 return 1;
             }
         }
@@ -62,15 +58,16 @@ public static class PostqueueCommand
             stderr.WriteLine("postqueue: fatal: Cannot flush mail queue - mail system is down");
             return 1;
         }
-        if (!Directory.Exists(Path.Combine(qdir, "log")))
+        var (qlock, store) = await QueueAccess.OpenOfflineAsync("postqueue", settings, stderr);
+        if (qlock is null) return 1;
+        using var heldLock = qlock;
+        if (store is null)
         {
             if (request == "list") stdout.WriteLine("Mail queue is empty");
             else if (request == "count") await QueueListingEmptyCounts(stdout);
             return 0;
         }
-        using var qlock = QueueLock.TryAcquire(qdir, out var err);
-        if (qlock is null) { stderr.WriteLine($"postqueue: fatal: {err}"); return 1; }
-        await using var store = await QueueStore.OpenAsync(qdir, settings.MessageSizeLimit);
+        await using var openStore = store;
         switch (request)
         {
             case "list": await QueueListing.WriteMailqAsync(store, stdout); break;

@@ -80,17 +80,14 @@ public static class PostsuperCommand
         }
         if (all.Count == 0 && ops.Count == 0) return 0;
 
-        MailSettings settings;
-        try { settings = MailSettings.From(MainCf.Load(configDir)); }
-        catch (ConfigException e) { stderr.WriteLine($"postsuper: fatal: {e.Message}"); return 1; }
+        if (QueueAccess.LoadSettings("postsuper", configDir, stderr) is not { } settings) return 1;
         var qdir = settings.QueueDirectory;
 
-        if (QueueLock.IsLocked(qdir)) return await ViaMasterAsync(qdir, queues, all, ops, stderr);
+        if (QueueAccess.MasterRunning(qdir)) return await ViaMasterAsync(qdir, queues, all, ops, stderr);
 
-        using var qlock = QueueLock.TryAcquire(qdir, out var err);
-        if (qlock is null) { stderr.WriteLine($"postsuper: fatal: {err}"); return 1; }
-        QueueStore? store = Directory.Exists(Path.Combine(qdir, "log"))
-            ? await QueueStore.OpenAsync(qdir, settings.MessageSizeLimit) : null;
+        var (qlock, store) = await QueueAccess.OpenOfflineAsync("postsuper", settings, stderr);
+        if (qlock is null) return 1;
+        using var heldLock = qlock;
         await using var log = string.IsNullOrEmpty(settings.MaillogFile) || settings.MaillogFile == "/dev/stdout"
             ? null : Maillog.Open(settings.MaillogFile, settings.MyHostname, settings.SyslogName);
         try
@@ -111,11 +108,9 @@ public static class PostsuperCommand
     private static async Task<int> ViaMasterAsync(string qdir, List<string> queues, HashSet<PostsuperAction> all,
         List<(PostsuperAction Action, string Id)> ops, TextWriter stderr)
     {
-        var socketPath = Path.Combine(qdir, "public", "showq");
         try
         {
-            using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+            using var s = await QueueAccess.ConnectShowqAsync(qdir);
             await using var ns = new NetworkStream(s);
             // Read while we write: a long "-d -" list must not deadlock against the replies.
             var replies = ReadRepliesAsync(ns, stderr);
@@ -144,7 +139,7 @@ public static class PostsuperCommand
         }
         catch (SocketException e)
         {
-            stderr.WriteLine($"postsuper: fatal: connect to showq service {socketPath}: {e.Message}");
+            stderr.WriteLine($"postsuper: fatal: connect to showq service {QueueAccess.ShowqPath(qdir)}: {e.Message}");
             return 1;
         }
     }

@@ -16,6 +16,7 @@ using Microsoft.Extensions.Logging;
 using Postfix.Core.Bounce;
 using Postfix.Core.Config;
 using Postfix.Core.Logging;
+using Postfix.Host.Commands;
 using Postfix.Protocols.Smtpd;
 using Postfix.Queue.Qmgr;
 using Postfix.Queue.Store;
@@ -68,7 +69,7 @@ public sealed class MasterDaemon
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, log); });
-        var showq = new ShowqService(store, log, Path.Combine(qdir, "public", "showq"), () => Reload(configDir, servers, log), qmgr);
+        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, log), qmgr);
 
         try
         {

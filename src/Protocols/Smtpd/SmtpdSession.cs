@@ -140,7 +140,7 @@ public sealed partial class SmtpdSession
                 _dataSinceActivity += buffer.Length;
                 if (_dataSinceActivity >= 1024) { _dataSinceActivity = 0; _lastActivity = Environment.TickCount64; }
             }
-            else if (buffer.PositionOf((byte)'\n') != null) _lastActivity = Environment.TickCount64;
+
             var next = Process(buffer, out var consumed, out var examined);
             bufferedInput = !consumed.Equals(buffer.End);
             _input.AdvanceTo(consumed, examined);
@@ -175,6 +175,7 @@ public sealed partial class SmtpdSession
                 case Phase.Command:
                     var status = SmtpCommandParser.TryReadLine(ref reader, _s.LineLengthLimit, out var line);
                     if (status == LineStatus.NeedMore) goto needMore;
+                    _lastActivity = Environment.TickCount64; // a whole command arrived (see the deadline note in LoopAsync)
                     if (status is LineStatus.TooLong or LineStatus.TooLongComplete)
                     {
                         if (status == LineStatus.TooLong) _phase = Phase.DiscardLine;
