@@ -5,6 +5,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.CompilerServices;
+using Postfix.Core.Cleanup;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
 
@@ -32,12 +33,14 @@ public sealed class SmtpdServer : IDisposable
         _settings = settings;
         Queue = queue;
         Log = log;
+        Cleanup = new CleanupService(queue, log);
         _timer = new Timer(_ => Tick(), null, 1000, 1000);
     }
 
     public SmtpdSettings Settings => Volatile.Read(ref _settings);
     public IQueueWriter Queue { get; }
     public Maillog Log { get; }
+    public CleanupService Cleanup { get; }
     public int ActiveSessions => _sessions.Count;
     public long TotalConnections => Interlocked.Read(ref _connections);
     public long MessagesAccepted => Interlocked.Read(ref _accepted);

@@ -291,13 +291,7 @@ public sealed partial class SmtpdSession
         var id = _msg.QueueId;
         try
         {
-            var now = DateTimeOffset.UtcNow;
-            _msg.ArrivalUnixMs = now.ToUnixTimeMilliseconds();
-            string messageId = _localSubmission
-                ? CleanupHeaders.AddMissing(_msg, _receivedLength, _s.MyHostname, now)
-                : CleanupHeaders.MessageIdOf(_msg.Content.Span);
-            _server.Log.Info("cleanup", _pid, $"{id}: message-id={messageId}");
-            await _server.Queue.CommitAsync(_msg, CancellationToken.None).ConfigureAwait(false);
+            await _server.Cleanup.CommitAsync(_msg, _pid, _localSubmission, _receivedLength, _s.MyHostname).ConfigureAwait(false);
             _server.CountAccepted();
             WriteQueued(id);
             if (_usedBdat) _stats.Bdat.Ok++;
