@@ -11,7 +11,16 @@ namespace Postfix.Core.Cleanup;
 
 public sealed class CleanupService(IQueueWriter queue, Maillog log)
 {
+    private CleanupMaps? _maps;
+
     public IQueueWriter Queue { get; } = queue;
+
+    /// <summary>The address maps (canonical, virtual alias, bcc); swapped on postfix reload. Null: none configured.</summary>
+    public CleanupMaps? Maps
+    {
+        get => Volatile.Read(ref _maps);
+        set => Volatile.Write(ref _maps, value);
+    }
 
     /// <summary>
     /// Fixes headers (local submission: adds a missing Message-Id/Date/From after
@@ -29,6 +38,8 @@ public sealed class CleanupService(IQueueWriter queue, Maillog log)
             ? CleanupHeaders.AddMissing(message, receivedLength, myHostname, now)
             : CleanupHeaders.MessageIdOf(message.Content.Span);
         log.Info("cleanup", pid, $"{message.QueueId}: message-id={messageId}");
+        if (Maps is { } maps)
+            foreach (var w in maps.Rewrite(message)) log.Warning("cleanup", $"{message.QueueId}: {w}");
         await Queue.CommitAsync(message, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -71,6 +71,13 @@ public sealed class MessageBuilder : IDisposable
         RecipientCount++;
     }
 
+    /// <summary>Drops all recipients (cleanup rewrites the list after address mapping).</summary>
+    public void ClearRecipients()
+    {
+        _recipients.Reset();
+        RecipientCount = 0;
+    }
+
     /// <summary>Starts a transaction (MAIL FROM): clears everything but connection facts.</summary>
     public void Reset()
     {

@@ -17,5 +17,7 @@ public static class DefaultMasterCf
         relay     unix  -       -       n       -       -       smtp
         lmtp      unix  -       -       n       -       -       lmtp
         bounce    unix  -       -       n       -       0       bounce
+        error     unix  -       -       n       -       -       error
+        retry     unix  -       -       n       -       -       error
         """;
 }

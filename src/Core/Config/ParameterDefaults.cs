@@ -102,6 +102,22 @@ public static class ParameterDefaults
         ("syslog_name", "postfix"),                  // Postfix: ${multi_instance_name?{$multi_instance_name}:{postfix}}
         ("transport_maps", ""),
         ("virtual_alias_maps", ""),                  // Postfix: $virtual_maps
+        // cleanup(8) address maps and trivial-rewrite(8) address classes
+        ("sender_canonical_maps", ""),
+        ("recipient_canonical_maps", ""),
+        ("sender_bcc_maps", ""),
+        ("recipient_bcc_maps", ""),
+        ("always_bcc", ""),
+        ("propagate_unmatched_extensions", "canonical, virtual"),
+        ("virtual_alias_expansion_limit", "1000"),
+        ("virtual_alias_recursion_limit", "1000"),
+        ("virtual_alias_domains", "$virtual_alias_maps"),
+        ("virtual_mailbox_domains", "$virtual_mailbox_maps"),
+        ("virtual_mailbox_maps", ""),
+        ("virtual_transport", "virtual"),
+        ("append_at_myorigin", "yes"),
+        ("enable_original_recipient", "yes"),
+        ("parent_domain_matches_subdomains", "debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps"),
     ];
 
     private static readonly HashSet<string> _known = new(BuildNames(), StringComparer.Ordinal);

@@ -15,6 +15,12 @@ public static class DeliveryAgents
         var agents = new Dictionary<string, IDeliveryAgent>(StringComparer.Ordinal);
         foreach (var svc in cfg.Master.Services)
         {
+            if (svc.Type == MasterServiceType.Unix && svc.Command == "error")
+            {
+                // master.cf "error ... error" bounces; "retry ... error" defers (Postfix: same program, named retry).
+                agents[svc.Name] = new ErrorDeliveryAgent(retry: svc.Name == "retry");
+                continue;
+            }
             if (svc.Type != MasterServiceType.Unix || svc.Command is not ("smtp" or "lmtp")) continue;
             var main = svc.Overrides.Count > 0 ? cfg.Main.WithOverrides(svc.Overrides) : cfg.Main;
             agents[svc.Name] = new SmtpDeliveryAgent(ClientSettings(MailSettings.From(main), main, lmtp: svc.Command == "lmtp"));

@@ -4,8 +4,10 @@
 // three report the same file:line errors.
 using System.Net;
 using System.Net.Sockets;
+using Postfix.Core.Cleanup;
 using Postfix.Core.Config;
 using Postfix.Core.Pickup;
+using Postfix.Core.Rewrite;
 using Postfix.Core.Rewrite;
 using Postfix.Core.Tables;
 using Postfix.Protocols.Smtpd;
@@ -68,9 +70,42 @@ public sealed class MasterConfig
         }
     }
 
-    public TrivialRewriteResolver Resolver => new(Settings.MyDestination, Settings.RelayDomains, Settings.Relayhost,
-        Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"),
+    private DomainList Domains(string parameter) => new(Main.GetList(parameter), Main.ConfigDirectory,
+        Main.GetList("parent_domain_matches_subdomains").Contains(parameter));
+
+    public TrivialRewriteResolver Resolver => new(Domains("mydestination"), Domains("relay_domains"),
+        Domains("virtual_alias_domains"), Domains("virtual_mailbox_domains"), Settings.Relayhost,
+        Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"), Main.Get("virtual_transport"),
         LookupTables.OpenList(Main.Get("transport_maps"), Main.ConfigDirectory));
+
+    /// <summary>cleanup(8)'s address maps; null when none is configured (the common relay case costs nothing).</summary>
+    public CleanupMaps? CleanupMaps
+    {
+        get
+        {
+            var dir = Main.ConfigDirectory;
+            var myDestination = Domains("mydestination");
+            var propagate = Main.GetList("propagate_unmatched_extensions");
+            var settings = new CleanupMapsSettings
+            {
+                CanonicalMaps = LookupTables.OpenList(Main.Get("canonical_maps"), dir),
+                SenderCanonicalMaps = LookupTables.OpenList(Main.Get("sender_canonical_maps"), dir),
+                RecipientCanonicalMaps = LookupTables.OpenList(Main.Get("recipient_canonical_maps"), dir),
+                VirtualAliasMaps = LookupTables.OpenList(Main.Get("virtual_alias_maps"), dir),
+                SenderBccMaps = LookupTables.OpenList(Main.Get("sender_bcc_maps"), dir),
+                RecipientBccMaps = LookupTables.OpenList(Main.Get("recipient_bcc_maps"), dir),
+                AlwaysBcc = Main.Get("always_bcc").Trim(),
+                RecipientDelimiter = Settings.RecipientDelimiter,
+                MyOrigin = Settings.MyOrigin,
+                IsLocalDomain = myDestination.Contains,
+                PropagateCanonical = propagate.Contains("canonical"),
+                PropagateVirtual = propagate.Contains("virtual"),
+                VirtualAliasExpansionLimit = Math.Max(1, Main.GetInt("virtual_alias_expansion_limit")),
+                VirtualAliasRecursionLimit = Math.Max(1, Main.GetInt("virtual_alias_recursion_limit")),
+            };
+            return settings.Any ? new CleanupMaps(settings) : null;
+        }
+    }
 
     public static MasterConfig Load(string? configDir)
     {
@@ -92,7 +127,8 @@ public sealed class MasterConfig
                     listeners.Add(new ListenerSpec(svc.Name, new IPEndPoint(ip, port), smtpd));
         }
         var cfg = new MasterConfig { Main = main, Master = master, Settings = settings, Listeners = listeners };
-        _ = cfg.Resolver; // opens transport_maps: a missing or malformed table is a config error now, not at first mail
+        _ = cfg.Resolver;    // opens transport_maps and domain tables: a missing or malformed table
+        _ = cfg.CleanupMaps; // is a config error now (start, reload, check), not at first mail
         return cfg;
     }
 
@@ -137,6 +173,10 @@ public sealed class MasterConfig
         var accept = new List<string>();
         accept.AddRange(s.MyDestination);
         accept.AddRange(s.RelayDomains);
+        // Virtual alias and mailbox domains are ours to accept too (plain names; table-backed lists
+        // arrive with smtpd's restriction lists).
+        accept.AddRange(s.Source.GetList("virtual_alias_domains").Where(d => !d.Contains(':')));
+        accept.AddRange(s.Source.GetList("virtual_mailbox_domains").Where(d => !d.Contains(':')));
         return new SmtpdSettings
         {
             MyHostname = s.MyHostname,

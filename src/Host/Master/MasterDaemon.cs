@@ -63,15 +63,17 @@ public sealed class MasterDaemon
         qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce.SendAsync, qmgr.Deferred.Add);
         if (cfg.Embedded)
             log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
+        // One cleanup for every message source: the same header fixes and address maps for all.
+        var cleanup = new CleanupService(store, log) { Maps = cfg.CleanupMaps };
         var servers = new SmtpdServers();
-        foreach (var l in cfg.Listeners) servers.Add(l.Service, l.EndPoint, new SmtpdServer(l.Smtpd, store, log));
+        foreach (var l in cfg.Listeners) servers.Add(l.Service, l.EndPoint, new SmtpdServer(l.Smtpd, store, log, cleanup));
 
         var web = BuildKestrel(cfg, servers);
         using var stopping = new CancellationTokenSource();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
-        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, log); });
-        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, log), qmgr);
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, cleanup, log); });
+        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, cleanup, log), qmgr);
 
         try
         {
@@ -86,7 +88,7 @@ public sealed class MasterDaemon
             return 1;
         }
         qmgr.Start();
-        var pickup = cfg.Pickup is { } ps ? new PickupDaemon(ps, new CleanupService(store, log), log) : null;
+        var pickup = cfg.Pickup is { } ps ? new PickupDaemon(ps, cleanup, log) : null;
         pickup?.Start();
         showq.Start();
         pidLock.WritePid();
@@ -164,13 +166,14 @@ public sealed class MasterDaemon
             .Build();
     }
 
-    private static void Reload(string? configDir, SmtpdServers servers, Maillog log)
+    private static void Reload(string? configDir, SmtpdServers servers, CleanupService cleanup, Maillog log)
     {
         try
         {
             var cfg = MasterConfig.Load(configDir);
             foreach (var l in cfg.Listeners)
                 servers.Find(l.EndPoint)?.Reload(l.Smtpd);
+            cleanup.Maps = cfg.CleanupMaps;
             log.Info("master", $"reload -- version {Version}, configuration {configDir ?? "(embedded defaults)"}");
         }
         catch (ConfigException e)

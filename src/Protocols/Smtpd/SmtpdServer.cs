@@ -28,12 +28,12 @@ public sealed class SmtpdServer : IDisposable
         return pid;
     }
 
-    public SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Maillog log)
+    public SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Maillog log, CleanupService? cleanup = null)
     {
         _settings = settings;
         Queue = queue;
         Log = log;
-        Cleanup = new CleanupService(queue, log);
+        Cleanup = cleanup ?? new CleanupService(queue, log);
         _timer = new Timer(_ => Tick(), null, 1000, 1000);
     }
 

@@ -7,6 +7,8 @@ namespace Postfix.Tests.Config;
 
 public sealed class MasterCfTests
 {
+    private static readonly int DefaultMasterCfServiceCount = MasterCf.Parse(DefaultMasterCf.Text).Services.Count;
+
     [Fact]
     public void EmbeddedDefaultsListenOnLoopback2525()
     {
@@ -23,7 +25,7 @@ public sealed class MasterCfTests
         var settings = MailSettings.From(MainCf.Load(null));
         Assert.Equal(["127.0.0.1"], settings.InetInterfaces);
 
-        string[] expected = ["2525", "pickup", "cleanup", "qmgr", "smtp", "relay", "lmtp", "bounce"];
+        string[] expected = ["2525", "pickup", "cleanup", "qmgr", "smtp", "relay", "lmtp", "bounce", "error", "retry"];
         Assert.Equal(expected, master.Services.Select(s => s.Name));
     }
 
@@ -85,7 +87,7 @@ public sealed class MasterCfTests
     public void MissingMasterCfFallsBackToEmbedded()
     {
         using var dir = new TempConfigDir();
-        Assert.Equal(8, MasterCf.Load(dir.Path).Services.Count);
+        Assert.Equal(DefaultMasterCfServiceCount, MasterCf.Load(dir.Path).Services.Count);
     }
 
     [Theory]

@@ -1,0 +1,227 @@
+// cleanup(8)'s envelope address maps, applied once per message on the single
+// path every source takes (smtpd, qmqpd, pickup), in Postfix's order:
+//   sender:     sender_canonical_maps, canonical_maps; then sender_bcc_maps
+//   recipients: recipient_canonical_maps, canonical_maps; recipient_bcc_maps;
+//               then virtual_alias_maps, recursively (virtual_alias_recursion_limit,
+//               virtual_alias_expansion_limit; an address that maps to itself stops)
+//   always_bcc; then the duplicate filter: each final recipient once.
+// Key order (canonical(5), virtual(5)): user+ext@domain, user@domain, and for
+// local domains (mydestination, myorigin) user+ext, user; then @domain. A
+// result "@otherdomain" keeps the user; propagate_unmatched_extensions puts an
+// unmatched +ext back on the result. The trace lists each step (explain).
+// Input addresses come from the envelope (untrusted, syntax-checked by the
+// receiving daemon); tables are trusted configuration.
+using System.Text;
+using Postfix.Core.Queue;
+using Postfix.Core.Rewrite;
+
+namespace Postfix.Core.Cleanup;
+
+public sealed record CleanupMapsSettings
+{
+    public Func<string, string?>? CanonicalMaps { get; init; }
+    public Func<string, string?>? SenderCanonicalMaps { get; init; }
+    public Func<string, string?>? RecipientCanonicalMaps { get; init; }
+    public Func<string, string?>? VirtualAliasMaps { get; init; }
+    public Func<string, string?>? SenderBccMaps { get; init; }
+    public Func<string, string?>? RecipientBccMaps { get; init; }
+    public string AlwaysBcc { get; init; } = "";
+    public string RecipientDelimiter { get; init; } = "";
+    public string MyOrigin { get; init; } = "";
+    public Func<string, bool> IsLocalDomain { get; init; } = _ => false;
+    public bool PropagateCanonical { get; init; } = true;
+    public bool PropagateVirtual { get; init; } = true;
+    public int VirtualAliasExpansionLimit { get; init; } = 1000;
+    public int VirtualAliasRecursionLimit { get; init; } = 1000;
+
+    public bool Any => CanonicalMaps is not null || SenderCanonicalMaps is not null || RecipientCanonicalMaps is not null
+        || VirtualAliasMaps is not null || SenderBccMaps is not null || RecipientBccMaps is not null || AlwaysBcc.Length > 0;
+}
+
+public sealed class CleanupMaps(CleanupMapsSettings s)
+{
+    private const int CanonicalRecursionLimit = 10;
+
+    public CleanupMapsSettings Settings => s;
+
+    public sealed record Recipient(string Address, string Orcpt, DsnNotify Notify);
+
+    /// <summary>The rewritten sender, the final recipient list and warnings (limits hit), with an optional step trace.</summary>
+    public (string Sender, List<Recipient> Recipients, List<string> Warnings) Apply(string sender, IEnumerable<Recipient> recipients, List<string>? trace = null)
+    {
+        var warnings = new List<string>();
+        var newSender = sender.Length == 0 ? sender : Canonical(sender, s.SenderCanonicalMaps, "sender_canonical_maps", trace);
+        if (newSender.Length > 0) newSender = Canonical(newSender, s.CanonicalMaps, "canonical_maps", trace);
+        var final = new List<Recipient>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        void Emit(Recipient r, string via)
+        {
+            if (seen.Add(r.Address)) final.Add(r);
+            else trace?.Add($"duplicate filter: <{r.Address}> already a recipient, dropped ({via})");
+        }
+        void Expand(string address, string orcpt, DsnNotify notify, string via)
+        {
+            var c = Canonical(address, s.RecipientCanonicalMaps, "recipient_canonical_maps", trace);
+            c = Canonical(c, s.CanonicalMaps, "canonical_maps", trace);
+            var outList = new List<string>();
+            VirtualAlias(c, 0, outList, [], warnings, trace);
+            if (outList.Count > s.VirtualAliasExpansionLimit)
+            {
+                warnings.Add($"<{address}>: virtual_alias_expansion_limit {s.VirtualAliasExpansionLimit} exceeded");
+                outList.RemoveRange(s.VirtualAliasExpansionLimit, outList.Count - s.VirtualAliasExpansionLimit);
+            }
+            var original = orcpt.Length > 0 ? orcpt : address;
+            foreach (var a in outList)
+                Emit(new Recipient(a, string.Equals(a, address, StringComparison.OrdinalIgnoreCase) ? orcpt : original, notify), via);
+        }
+
+        var given = recipients.ToList();
+        foreach (var r in given) Expand(r.Address, r.Orcpt, r.Notify, "recipient");
+        // BCC recipients: the archive copy never reports back to the sender (NOTIFY=NEVER).
+        if (s.SenderBccMaps is not null && newSender.Length > 0 && Lookup(s.SenderBccMaps, newSender, "sender_bcc_maps", false, trace) is { } sb)
+            foreach (var a in Addresses(sb.Result, newSender)) Expand(a, "", DsnNotify.Never, "sender_bcc_maps");
+        if (s.RecipientBccMaps is not null)
+            foreach (var r in given)
+                if (Lookup(s.RecipientBccMaps, r.Address, "recipient_bcc_maps", false, trace) is { } rb)
+                    foreach (var a in Addresses(rb.Result, r.Address)) Expand(a, "", DsnNotify.Never, "recipient_bcc_maps");
+        if (s.AlwaysBcc.Length > 0)
+        {
+            trace?.Add($"always_bcc: add <{s.AlwaysBcc}>");
+            Expand(AddressCanonical.AppendMyOrigin(s.AlwaysBcc, s.MyOrigin), "", DsnNotify.Never, "always_bcc");
+        }
+        return (newSender, final, warnings);
+    }
+
+    private string Canonical(string address, Func<string, string?>? map, string name, List<string>? trace)
+    {
+        if (map is null) return address;
+        // canonical(5) mapping is recursive; a bounded number of rounds stops loops (a -> b -> a).
+        for (int round = 0; round < CanonicalRecursionLimit; round++)
+        {
+            if (Lookup(map, address, name, s.PropagateCanonical, trace) is not { } hit) return address;
+            var next = Addresses(hit.Result, address).FirstOrDefault();
+            if (next is null || string.Equals(next, address, StringComparison.OrdinalIgnoreCase)) return address;
+            address = next;
+        }
+        return address;
+    }
+
+    private void VirtualAlias(string address, int depth, List<string> output, HashSet<string> path, List<string> warnings, List<string>? trace)
+    {
+        if (s.VirtualAliasMaps is null || output.Count > s.VirtualAliasExpansionLimit) { output.Add(address); return; }
+        if (depth >= s.VirtualAliasRecursionLimit)
+        {
+            warnings.Add($"<{address}>: virtual_alias_recursion_limit {s.VirtualAliasRecursionLimit} exceeded");
+            output.Add(address);
+            return;
+        }
+        if (Lookup(s.VirtualAliasMaps, address, "virtual_alias_maps", s.PropagateVirtual, trace) is not { } hit) { output.Add(address); return; }
+        path.Add(address);
+        foreach (var a in Addresses(hit.Result, address))
+        {
+            // An address that maps to itself (or back to one being expanded) is final: "user@d user@d, other@d".
+            if (path.Contains(a)) { output.Add(a); continue; }
+            VirtualAlias(a, depth + 1, output, path, warnings, trace);
+        }
+        path.Remove(address);
+    }
+
+    private readonly record struct Hit(string Key, string Result);
+
+    /// <summary>
+    /// Looks the address up in canonical(5)/virtual(5) key order. The returned result has
+    /// "@otherdomain" and an unmatched extension already applied.
+    /// </summary>
+    private Hit? Lookup(Func<string, string?> map, string address, string name, bool propagate, List<string>? trace)
+    {
+        int at = address.LastIndexOf('@');
+        string local = at < 0 ? address : address[..at];
+        string domain = at < 0 ? "" : address[(at + 1)..];
+        string user = local, ext = "";
+        if (s.RecipientDelimiter.Length > 0)
+        {
+            int d = local.IndexOfAny(s.RecipientDelimiter.ToCharArray());
+            if (d > 0) { user = local[..d]; ext = local[d..]; }
+        }
+        bool localDomain = domain.Length == 0 || s.IsLocalDomain(domain)
+            || string.Equals(domain, s.MyOrigin, StringComparison.OrdinalIgnoreCase);
+        var keys = new (string Key, bool Unmatched)[5];
+        int n = 0;
+        if (domain.Length > 0)
+        {
+            keys[n++] = (Lower($"{local}@{domain}"), false);
+            if (ext.Length > 0) keys[n++] = (Lower($"{user}@{domain}"), true);
+        }
+        if (localDomain)
+        {
+            keys[n++] = (Lower(local), false);
+            if (ext.Length > 0) keys[n++] = (Lower(user), true);
+        }
+        if (domain.Length > 0) keys[n++] = ("@" + Lower(domain), true);
+        for (int i = 0; i < n; i++)
+        {
+            if (map(keys[i].Key) is not { } value) continue;
+            var result = value.Trim();
+            var list = Addresses(result, address);
+            if (propagate && keys[i].Unmatched && ext.Length > 0 && list.Count > 0)
+            {
+                // Put the unmatched +ext back on the (first) result's local part.
+                var first = list[0];
+                int rat = first.LastIndexOf('@');
+                list[0] = rat < 0 ? first + ext : first[..rat] + ext + first[rat..];
+            }
+            var text = string.Join(", ", list);
+            trace?.Add($"{name}: <{address}> key \"{keys[i].Key}\" -> {text}");
+            return new Hit(keys[i].Key, text);
+        }
+        return null;
+    }
+
+    /// <summary>A lookup result as addresses: "@otherdomain" keeps the user (first address only), bare names get @myorigin.</summary>
+    private List<string> Addresses(string result, string input)
+    {
+        var list = new List<string>();
+        foreach (var raw in result.Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            var a = raw.Trim('<', '>');
+            if (a.StartsWith('@') && list.Count == 0)
+            {
+                int at = input.LastIndexOf('@');
+                a = (at < 0 ? input : input[..at]) + a;
+            }
+            list.Add(AddressCanonical.AppendMyOrigin(a, s.MyOrigin));
+        }
+        return list;
+    }
+
+    private static string Lower(string s) => s.ToLowerInvariant();
+
+    /// <summary>Rewrites the message's envelope in place (the smtpd/qmqpd/pickup hand-off). Returns warnings.</summary>
+    public List<string> Rewrite(MessageBuilder m)
+    {
+        var recipients = DecodeRecipients(m.RecipientBlock);
+        var (sender, final, warnings) = Apply(m.SenderString(), recipients);
+        if (m.HasSender) m.SetSender(Encoding.UTF8.GetBytes(sender));
+        m.ClearRecipients();
+        foreach (var r in final)
+            m.AddRecipient(Encoding.UTF8.GetBytes(r.Address), Encoding.UTF8.GetBytes(r.Orcpt), r.Notify);
+        return warnings;
+    }
+
+    public static List<Recipient> DecodeRecipients(ReadOnlySpan<byte> block)
+    {
+        var list = new List<Recipient>();
+        int pos = 0;
+        while (pos + 2 <= block.Length)
+        {
+            int len = block[pos] | block[pos + 1] << 8;
+            var addr = Encoding.UTF8.GetString(block.Slice(pos + 2, len));
+            pos += 2 + len;
+            int olen = block[pos] | block[pos + 1] << 8;
+            var orcpt = Encoding.UTF8.GetString(block.Slice(pos + 2, olen));
+            pos += 2 + olen;
+            list.Add(new Recipient(addr, orcpt, (DsnNotify)block[pos++]));
+        }
+        return list;
+    }
+}
