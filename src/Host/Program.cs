@@ -20,6 +20,7 @@ public static class Program
           flush       retry deferred mail now
         subcommands (Postfix's programs, with their own flags):
           postqueue -p | -j | -f | -n list (mailq) / JSON / flush / count the queue
+          postqueue -i ID | -s site   retry one deferred message / a site's deferred mail now
           postsuper -d ID|ALL|- | -h ID|ALL|- | -H ID|ALL|- | -r ID|ALL|- [queue ...]
                                       delete / hold / release from hold / requeue
           postcat [-b] [-e] [-h] -q ID ...  show queued messages (body, envelope, header)
