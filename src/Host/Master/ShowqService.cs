@@ -5,6 +5,7 @@
 //   flush                        postqueue -f: "ok N", N deferred messages scheduled
 //   flush-id ID                  postqueue -i: "ok 1", or a "warning: ..." line and "ok 0"
 //   flush-site SITE              postqueue -s: "ok N" (deferred mail with a recipient @SITE)
+//   qshape sender|recipient Q... qshape: "ARRIVAL<TAB>DOMAIN..." per message (QshapeSource)
 //   reload                       postfix reload ("ok")
 //   cat ID [ehb]                 postcat -q: "ok" then the bytes, or "error: ..."
 //   postsuper [queue ...]        postsuper: followed by "delete|requeue|hold|release ALL"
@@ -80,6 +81,9 @@ public sealed class ShowqService(QueueStore store, Maillog log, string socketPat
                     if (!PostqueueSite.IsValid(words[1])) { await writer.WriteLineAsync($"error: invalid destination: \"{words[1]}\""); break; }
                     await writer.WriteLineAsync($"ok {await qmgr.FlushSiteAsync(words[1])}");
                     break;
+                case "qshape" when words.Length >= 3 && words[1] is "sender" or "recipient":
+                    await QshapeAsync(words[1] == "sender", words[2..], writer);
+                    break;
                 case "cat" when words.Length is 2 or 3:
                     await CatAsync(words[1], words.Length == 3 ? words[2] : "", stream, writer);
                     break;
@@ -113,6 +117,17 @@ public sealed class ShowqService(QueueStore store, Maillog log, string socketPat
         else if ((n = qmgr.FlushEntries([e])) == 0)
             await writer.WriteLineAsync($"warning: {qid}: not in the deferred queue (it is in the {e.State.Name()} queue)");
         await writer.WriteLineAsync($"ok {n}");
+    }
+
+    private async Task QshapeAsync(bool senders, string[] queues, StreamWriter writer)
+    {
+        if (!QshapeSource.TryParseQueues(queues, out var states, out var bad))
+        {
+            await writer.WriteLineAsync($"error: invalid directory name: {bad}");
+            return;
+        }
+        await foreach (var (arrival, domains) in QshapeSource.ReadAsync(store, states, senders, _stop.Token))
+            await writer.WriteLineAsync(QshapeSource.FormatLine(arrival, domains));
     }
 
     private async Task CatAsync(string id, string letters, NetworkStream stream, StreamWriter writer)
