@@ -20,6 +20,9 @@ public static class Program
           flush       retry deferred mail now
         subcommands (Postfix's programs, with their own flags):
           postqueue -p | -j | -f | -n list (mailq) / JSON / flush / count the queue
+          postqueue -i ID | -s site   retry one deferred message / a site's deferred mail now
+          qshape [-s] [-p] [-m min] [-b buckets] [-t minutes] [-l] [-w width] [queue ...]
+                                      queue shape: messages per domain and age
           postsuper -d ID|ALL|- | -h ID|ALL|- | -H ID|ALL|- | -r ID|ALL|- [queue ...]
                                       delete / hold / release from hold / requeue
           postcat [-b] [-e] [-h] -q ID ...  show queued messages (body, envelope, header)
@@ -81,6 +84,8 @@ public static class Program
             "postqueue" or "mailq" => await PostqueueCommand.RunAsync(verb == "mailq" ? ["-p", .. rest] : rest, configDir, stdout, stderr),
             "postsuper" => await PostsuperCommand.RunAsync(rest, configDir, Console.In, stderr),
             "postcat" => await PostcatCommand.RunAsync(rest, configDir, stdout, stderr),
+            "qshape" => await QshapeCommand.RunAsync(rest, configDir, stdout, stderr,
+                terminal: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected),
             "postconf" => PostconfCommand.Run(rest, configDir, stdout, stderr),
             "sendmail" => await SendmailCommand.RunAsync(rest, configDir, Console.OpenStandardInput(), stdout, stderr),
             _ => throw new UsageException($"unknown command: '{verb}'"),

@@ -46,7 +46,7 @@ public sealed class MasterDaemon
         try
         {
             store = await QueueStore.OpenAsync(qdir, cfg.Settings.MessageSizeLimit,
-                new Progress<string>(m => log.Info("master", m)));
+                new MaillogProgress(log, "master"));
         }
         catch (Exception e) when (e is InvalidOperationException or IOException)
         {

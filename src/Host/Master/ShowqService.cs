@@ -2,7 +2,11 @@
 // $queue_directory/public/showq. A client connects, sends one request line and
 // reads the answer until EOF:
 //   list | json | count          postqueue -p / -j / -n
-//   flush | reload               postqueue -f, postfix reload ("ok")
+//   flush                        postqueue -f: "ok N", N deferred messages scheduled
+//   flush-id ID                  postqueue -i: "ok 1", or a "warning: ..." line and "ok 0"
+//   flush-site SITE              postqueue -s: "ok N" (deferred mail with a recipient @SITE)
+//   qshape sender|recipient Q... qshape: "ARRIVAL<TAB>DOMAIN..." per message (QshapeSource)
+//   reload                       postfix reload ("ok")
 //   cat ID [ehb]                 postcat -q: "ok" then the bytes, or "error: ..."
 //   postsuper [queue ...]        postsuper: followed by "delete|requeue|hold|release ALL"
 //                                lines, then "VERB ID" lines, then an empty line or EOF;
@@ -68,8 +72,17 @@ public sealed class ShowqService(QueueStore store, Maillog log, string socketPat
                 case "count": await QueueListing.WriteCountsAsync(store, writer); break;
                 case "reload": reload(); await writer.WriteLineAsync("ok"); break;
                 case "flush":
-                    qmgr.Flush();
-                    await writer.WriteLineAsync("ok");
+                    await writer.WriteLineAsync($"ok {await qmgr.FlushAsync()}");
+                    break;
+                case "flush-id" when words.Length == 2:
+                    await FlushIdAsync(words[1], writer);
+                    break;
+                case "flush-site" when words.Length == 2:
+                    if (!PostqueueSite.IsValid(words[1])) { await writer.WriteLineAsync($"error: invalid destination: \"{words[1]}\""); break; }
+                    await writer.WriteLineAsync($"ok {await qmgr.FlushSiteAsync(words[1])}");
+                    break;
+                case "qshape" when words.Length >= 3 && words[1] is "sender" or "recipient":
+                    await QshapeAsync(words[1] == "sender", words[2..], writer);
                     break;
                 case "cat" when words.Length is 2 or 3:
                     await CatAsync(words[1], words.Length == 3 ? words[2] : "", stream, writer);
@@ -89,6 +102,32 @@ public sealed class ShowqService(QueueStore store, Maillog log, string socketPat
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
         {
         }
+    }
+
+    private async Task FlushIdAsync(string id, StreamWriter writer)
+    {
+        if (!QueueId.TryParse(id, out var qid))
+        {
+            await writer.WriteLineAsync($"error: invalid queue ID: \"{id}\"");
+            return;
+        }
+        int n = 0;
+        if (!store.TryGet(qid, out var e))
+            await writer.WriteLineAsync($"warning: {qid}: not in the deferred queue");
+        else if ((n = qmgr.FlushEntries([e])) == 0)
+            await writer.WriteLineAsync($"warning: {qid}: not in the deferred queue (it is in the {e.State.Name()} queue)");
+        await writer.WriteLineAsync($"ok {n}");
+    }
+
+    private async Task QshapeAsync(bool senders, string[] queues, StreamWriter writer)
+    {
+        if (!QshapeSource.TryParseQueues(queues, out var states, out var bad))
+        {
+            await writer.WriteLineAsync($"error: invalid directory name: {bad}");
+            return;
+        }
+        await foreach (var (arrival, domains) in QshapeSource.ReadAsync(store, states, senders, _stop.Token))
+            await writer.WriteLineAsync(QshapeSource.FormatLine(arrival, domains));
     }
 
     private async Task CatAsync(string id, string letters, NetworkStream stream, StreamWriter writer)

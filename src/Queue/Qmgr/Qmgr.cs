@@ -14,6 +14,9 @@ public interface IDeliveryScheduler
 {
     /// <summary>Called once per message entering the active queue.</summary>
     void Schedule(QueueEntry entry);
+
+    /// <summary>postqueue -f / -i / -s: destinations declared dead are tried again (Postfix: qmgr_enable_all).</summary>
+    void EnableAll() { }
 }
 
 public sealed class Qmgr : IAsyncDisposable
@@ -47,11 +50,65 @@ public sealed class Qmgr : IAsyncDisposable
         _loop = Task.Run(LoopAsync);
     }
 
-    /// <summary>postqueue -f / postfix flush.</summary>
-    public void Flush()
+    /// <summary>postqueue -f / postfix flush (fire and forget).</summary>
+    public void Flush() => _ = FlushAsync();
+
+    /// <summary>postqueue -f / postfix flush: completes with how many deferred messages were scheduled.</summary>
+    public Task<int> FlushAsync()
     {
         _log.Info("qmgr", "flush: retrying deferred mail");
-        Deferred.Flush();
+        Scheduler?.EnableAll();
+        return Deferred.FlushAsync();
+    }
+
+    /// <summary>
+    /// postqueue -i / -s: the given messages that are still deferred are retried now,
+    /// ahead of their backoff time; returns how many were. Their copies in the
+    /// deferred heap go stale once they leave the deferred queue.
+    /// </summary>
+    public int FlushEntries(IEnumerable<QueueEntry> entries)
+    {
+        Scheduler?.EnableAll();
+        int n = 0;
+        foreach (var e in entries)
+        {
+            if (e.State != QueueState.Deferred) continue;
+            if (_incoming.Writer.TryWrite(e)) n++;
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// postqueue -s SITE: retries now every deferred message with a recipient still to
+    /// deliver at <paramref name="site"/> (the domain after the last '@', compared
+    /// case-insensitively; "[1.2.3.4]" matches address literals). Postfix keeps a
+    /// per-site log for this (flush(8), fast_flush_domains); we read the deferred
+    /// queue instead, so the cost grows with the deferred queue, not with the site.
+    /// </summary>
+    public async Task<int> FlushSiteAsync(string site, CancellationToken ct = default)
+    {
+        var matches = new List<QueueEntry>();
+        foreach (var e in _store.Entries)
+        {
+            if (e.State != QueueState.Deferred) continue;
+            QueuedMessage? m;
+            try { m = await _store.ReadAsync(e, ct).ConfigureAwait(false); }
+            catch (Exception ex) when (ex is not OperationCanceledException) { continue; }
+            if (m is null) continue;
+            foreach (var r in m.Recipients)
+            {
+                if (e.IsRecipientDone(r.Index)) continue;
+                int at = r.Address.LastIndexOf('@');
+                if (at >= 0 && r.Address.AsSpan(at + 1).Equals(site, StringComparison.OrdinalIgnoreCase))
+                {
+                    matches.Add(e);
+                    break;
+                }
+            }
+        }
+        int n = FlushEntries(matches);
+        _log.Info("qmgr", $"flush: retrying deferred mail for {site}: {n} message{(n == 1 ? "" : "s")}");
+        return n;
     }
 
     /// <summary>postsuper -r: a message the caller moved to incoming is processed again now.</summary>

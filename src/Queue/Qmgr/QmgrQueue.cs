@@ -67,6 +67,21 @@ internal sealed class QmgrQueue(string name, QmgrSettings settings)
         return false;
     }
 
+    /// <summary>
+    /// postqueue -f / -i / -s: the destination is live again, with its initial window
+    /// (Postfix: qmgr_enable_all on a flush request). Without this a flushed message
+    /// to a dead destination would be deferred again without an attempt.
+    /// </summary>
+    public void Revive()
+    {
+        Interlocked.Exchange(ref _deadUntilTicks, 0);
+        Interlocked.Exchange(ref _failures, 0);
+        _deadReason = null;
+        double initial = Math.Min(settings.InitialDestinationConcurrency, settings.DestinationConcurrencyLimit);
+        double w;
+        while ((w = Volatile.Read(ref _window)) < initial && Interlocked.CompareExchange(ref _window, initial, w) != w) { }
+    }
+
     private void AdjustWindow(int sign)
     {
         while (true)

@@ -53,6 +53,17 @@ public sealed class QmgrScheduler : IDeliveryScheduler
 
     public void Schedule(QueueEntry entry) => _ = ScheduleGuardedAsync(entry);
 
+    /// <summary>A flush: every destination that was declared dead gets tried again.</summary>
+    public void EnableAll()
+    {
+        foreach (var q in _queues.Values)
+        {
+            bool wasDead = q.IsDead(out _);
+            q.Revive();
+            if (wasDead) Pump(q);
+        }
+    }
+
     private async Task ScheduleGuardedAsync(QueueEntry entry)
     {
         try { await ScheduleAsync(entry).ConfigureAwait(false); }

@@ -49,8 +49,18 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     /// Opens (creating if needed) the queue under <paramref name="queueDirectory"/>/log and
     /// recovers every message committed before the last stop or crash.
     /// </summary>
-    public static async Task<QueueStore> OpenAsync(string queueDirectory, long messageSizeLimit,
-        IProgress<string>? progress = null, CancellationToken ct = default)
+    public static Task<QueueStore> OpenAsync(string queueDirectory, long messageSizeLimit,
+        IProgress<string>? progress = null, CancellationToken ct = default) =>
+        OpenAsync(queueDirectory, messageSizeLimit, progress, RecoveryProgressRecords, ct);
+
+    /// <summary>Recovery reports progress every this many log records...</summary>
+    public const long RecoveryProgressRecords = 100_000;
+    /// <summary>...or after this long since the last report, whichever comes first.</summary>
+    public static readonly TimeSpan RecoveryProgressInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>Tests: <paramref name="progressEveryRecords"/> shows the periodic reports on a small queue.</summary>
+    internal static async Task<QueueStore> OpenAsync(string queueDirectory, long messageSizeLimit,
+        IProgress<string>? progress, long progressEveryRecords, CancellationToken ct)
     {
         var logDir = Path.Combine(queueDirectory, "log");
         System.IO.Directory.CreateDirectory(logDir);
@@ -77,7 +87,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         var log = await FasterLog.CreateAsync(settings, ct).ConfigureAwait(false);
         int maxRecord = (1 << pageBits) - 64;
         var store = new QueueStore(queueDirectory, log, device, maxRecord, TimeSpan.FromSeconds(60));
-        store.Recover(progress);
+        store.Recover(progress, Math.Max(1, progressEveryRecords));
         store._committer.Start();
         return store;
     }
@@ -229,16 +239,30 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         return min;
     }
 
-    private void Recover(IProgress<string>? progress)
+    /// <summary>
+    /// Replays the log into the index. A large queue takes a while: progress goes out
+    /// every <paramref name="everyRecords"/> records or <see cref="RecoveryProgressInterval"/>,
+    /// whichever comes first, then one final count, so an operator watching the maillog
+    /// of a starting master sees it is working and how far it got.
+    /// </summary>
+    private void Recover(IProgress<string>? progress, long everyRecords)
     {
         long begin = _log.BeginAddress, end = _log.TailAddress;
         using var iter = _log.Scan(begin, end);
-        long records = 0;
+        long records = 0, lastReport = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var nextReportAt = RecoveryProgressInterval;
+        if (progress != null && end > begin)
+            progress.Report($"queue recovery: replaying {(end - begin) / 1024} KB of queue log");
         while (iter.GetNext(out byte[] rec, out int len, out long addr))
         {
             records++;
-            if (progress != null && records % 100_000 == 0)
-                progress.Report($"queue recovery: {records} records, {(addr - begin) * 100 / Math.Max(1, end - begin)}%");
+            if (progress != null && (records - lastReport >= everyRecords || clock.Elapsed >= nextReportAt))
+            {
+                lastReport = records;
+                nextReportAt = clock.Elapsed + RecoveryProgressInterval;
+                progress.Report($"queue recovery: {records} records, {_index.Count} messages, {(addr - begin) * 100 / Math.Max(1, end - begin)}%");
+            }
             var span = rec.AsSpan(0, len);
             if (!QueueFile.TryPeek(span, out byte kind, out var id)) continue;
             _ids.Observe(id);
@@ -267,7 +291,8 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
             _counts[(int)e.State]++;
         }
         RecoveredCount = _index.Count;
-        progress?.Report($"queue recovery: done, {RecoveredCount} messages from {records} records");
+        progress?.Report(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"queue recovery: done, {RecoveredCount} messages from {records} records in {clock.Elapsed.TotalSeconds:0.0}s"));
     }
 
     public async ValueTask DisposeAsync()
