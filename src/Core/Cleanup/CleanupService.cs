@@ -4,13 +4,19 @@
 // trap of local mail skipping rewrites cannot happen: there is one path).
 // The message content is untrusted; the queue commit is durable before this
 // returns, so the caller may acknowledge (250, QMQP "K", pickup unlink).
+// Counts each committed message for the metrics, tagged with the daemon that
+// received it (service="smtpd", "qmqpd", "pickup").
+using Postfix.Core.Diagnostics;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
 
 namespace Postfix.Core.Cleanup;
 
-public sealed class CleanupService(IQueueWriter queue, Maillog log)
+/// <param name="service">The receiving daemon ("smtpd", "qmqpd", "pickup"): the metrics' service tag.</param>
+public sealed class CleanupService(IQueueWriter queue, Maillog log, string service)
 {
+    private readonly KeyValuePair<string, object?> _serviceTag = MailMetrics.RegisterService(service);
+
     public IQueueWriter Queue { get; } = queue;
 
     /// <summary>
@@ -30,5 +36,6 @@ public sealed class CleanupService(IQueueWriter queue, Maillog log)
             : CleanupHeaders.MessageIdOf(message.Content.Span);
         log.Info("cleanup", pid, $"{message.QueueId}: message-id={messageId}");
         await Queue.CommitAsync(message, cancellationToken).ConfigureAwait(false);
+        MailMetrics.MessageAccepted(_serviceTag);
     }
 }
