@@ -1,6 +1,7 @@
 // master(8) in one process: loads the configuration, locks the queue (one
 // master per queue_directory), recovers the FASTER queue, starts qmgr, the
-// showq/admin socket and one Kestrel listener per smtpd service of master.cf.
+// showq/admin socket, one Kestrel listener per smtpd service of master.cf and
+// the metrics endpoint (MetricsEndpoint).
 // SIGHUP = postfix reload (new sessions get new settings, open ones keep
 // theirs, a broken config is logged with file:line and the old one stays);
 // SIGTERM/SIGINT = stop after the queue's final commit.
@@ -54,6 +55,8 @@ public sealed class MasterDaemon
             return 1;
         }
         if (store.RecoveredCount > 0) log.Info("master", $"recovered {store.RecoveredCount} queued messages");
+        // Before the daemons, so what they count from their first event on is seen.
+        await using var metrics = await MetricsEndpoint.StartAsync(cfg.Main.Get(MetricsEndpoint.Parameter), store.Count, log);
 
         await using var qmgr = new Qmgr(store, log, cfg.Settings.QmgrMessageActiveLimit);
         var agents = DeliveryAgents.Create(cfg);
