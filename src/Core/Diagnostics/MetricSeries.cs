@@ -6,8 +6,10 @@ namespace Postfix.Core.Diagnostics;
 
 internal sealed class MetricSeries
 {
+    // Whole-number increments stay exact in a long (the common case: Add(1));
+    // others and gauge values go to the double.
     private long _integral;
-    private double _fraction;
+    private double _real;
     private long _count;
     private double _sum;
     private readonly long[]? _buckets;
@@ -22,7 +24,7 @@ internal sealed class MetricSeries
     }
 
     /// <summary>Counter value, or gauge value for instruments that report the value itself.</summary>
-    public double Value => Interlocked.Read(ref _integral) + Volatile.Read(ref _fraction);
+    public double Value => Interlocked.Read(ref _integral) + Volatile.Read(ref _real);
 
     public long Count => Interlocked.Read(ref _count);
     public double Sum => Volatile.Read(ref _sum);
@@ -35,11 +37,11 @@ internal sealed class MetricSeries
     public void Add(double delta)
     {
         if (delta == Math.Floor(delta) && Math.Abs(delta) < 1e15) { Interlocked.Add(ref _integral, (long)delta); return; }
-        AddDouble(ref _fraction, delta);
+        AddDouble(ref _real, delta);
     }
 
     /// <summary>A gauge's new value. A series is only ever Set or only ever Added to (by instrument kind).</summary>
-    public void Set(double value) => Volatile.Write(ref _fraction, value);
+    public void Set(double value) => Volatile.Write(ref _real, value);
 
     public void Observe(double value, double[] bounds)
     {
