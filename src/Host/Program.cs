@@ -23,6 +23,8 @@ public static class Program
           postsuper -d ID|ALL|- | -h ID|ALL|- | -H ID|ALL|- | -r ID|ALL|- [queue ...]
                                       delete / hold / release from hold / requeue
           postcat [-b] [-e] [-h] -q ID ...  show queued messages (body, envelope, header)
+          sendmail [-t] [-i] [-f sender] [-bp | -bv] [recipient ...]
+                                      submit a message from standard input (via maildrop/pickup)
           postconf [-n | -d] [name ...]  show parameters
           postconf -e name=value ... | -X name ... | -# name ...  edit main.cf
         """;
@@ -80,6 +82,7 @@ public static class Program
             "postsuper" => await PostsuperCommand.RunAsync(rest, configDir, Console.In, stderr),
             "postcat" => await PostcatCommand.RunAsync(rest, configDir, stdout, stderr),
             "postconf" => PostconfCommand.Run(rest, configDir, stdout, stderr),
+            "sendmail" => await SendmailCommand.RunAsync(rest, configDir, Console.OpenStandardInput(), stdout, stderr),
             _ => throw new UsageException($"unknown command: '{verb}'"),
         };
     }

@@ -55,6 +55,10 @@ public sealed class MainCf
     public IEnumerable<(string Name, string Value)> All =>
         _values.Keys.Order(StringComparer.Ordinal).Select(n => (n, _expander.ExpandParameter(n)));
 
+    /// <summary>Every defined parameter with its raw value as written, sorted by name (postconf without -x).</summary>
+    public IEnumerable<(string Name, string Value)> AllRaw =>
+        _values.Keys.Order(StringComparer.Ordinal).Select(n => (n, _values[n]));
+
     /// <summary>Parameters explicitly set in main.cf (or by overrides), raw, sorted by name (postconf -n).</summary>
     public IEnumerable<(string Name, string Value)> NonDefault =>
         _explicit.Keys.Order(StringComparer.Ordinal).Select(n => (n, _explicit[n].Value));

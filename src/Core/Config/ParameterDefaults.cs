@@ -22,7 +22,7 @@ public static class ParameterDefaults
         ("canonical_maps", ""),
         ("command_directory", "/usr/sbin"),
         ("compatibility_level", "3.6"),              // OUR default; Postfix built-in: 0
-        ("daemon_directory", "/usr/libexec/postfix"),
+        ("daemon_directory", "/usr/libexec/postfix"),     // Postfix: set at build time (Debian: /usr/lib/postfix/sbin)
         ("default_destination_concurrency_limit", "20"),
         ("default_destination_recipient_limit", "50"),
         ("default_transport", "smtp"),
@@ -40,12 +40,12 @@ public static class ParameterDefaults
         ("local_header_rewrite_clients", "permit_inet_interfaces"),
         ("mail_name", "Postfix"),
         ("mail_owner", "postfix"),
-        ("mail_version", "3.7.0-compatible"),
+        ("mail_version", "3.7.0-compatible"),          // OUR version string
         ("maillog_file", ""),                        // empty: log to stdout
         ("maximal_backoff_time", "4000s"),
         ("maximal_queue_lifetime", "5d"),
         ("message_size_limit", "10240000"),
-        ("meta_directory", "$config_directory"),
+        ("meta_directory", "$config_directory"),        // Postfix: set at build time (/etc/postfix)
         ("minimal_backoff_time", "300s"),
         ("mydestination", "$myhostname, localhost.$mydomain, localhost"),
         ("mynetworks", "127.0.0.0/8 [::1]/128"),     // OUR default; Postfix derives it from mynetworks_style
@@ -55,18 +55,18 @@ public static class ParameterDefaults
         ("queue_directory", "var"),                  // OUR default: relative to the config directory
         ("queue_run_delay", "300s"),
         ("recipient_delimiter", ""),
-        ("relay_domains", ""),                       // Postfix >= compat 2: empty
+        ("relay_domains", ""),                       // Postfix: ${{$compatibility_level} <level {2} ? {$mydestination} : {}} (empty at our level 3.6)
         ("relay_transport", "relay"),
         ("local_transport", "local:$myhostname"),
         ("default_process_limit", "100"),
         ("default_destination_concurrency_failed_cohort_limit", "1"),
-        ("default_destination_concurrency_positive_feedback", "1/concurrency"),
-        ("default_destination_concurrency_negative_feedback", "1/concurrency"),
+        ("default_destination_concurrency_positive_feedback", "1"),
+        ("default_destination_concurrency_negative_feedback", "1"),
         ("smtp_connection_cache_time_limit", "2s"),
         ("lmtp_connection_cache_time_limit", "2s"),
         ("bounce_size_limit", "50000"),
         ("queue_minfree", "0"),
-        ("smtpd_junk_command_limit", "100"),
+        ("smtpd_junk_command_limit", "100"),           // Postfix: ${stress?{1}:{100}}
         ("smtp_dns_servers", ""),                    // OUR extension: resolvers for smtp's MX lookups, empty = /etc/resolv.conf
         ("queue_space_reclaim_interval", "10s"),     // OUR extension: how often delivered mail's log space is released
         ("metrics_endpoint", "127.0.0.1:9154"),      // OUR extension: host:port of the Prometheus /metrics endpoint, empty = off
@@ -83,7 +83,7 @@ public static class ParameterDefaults
         ("smtp_rcpt_timeout", "300s"),
         ("smtpd_banner", "$myhostname ESMTP $mail_name"),
         ("smtpd_client_connection_count_limit", "50"),
-        ("smtpd_client_event_limit_exceptions", "$mynetworks"),
+        ("smtpd_client_event_limit_exceptions", "$mynetworks"), // Postfix: ${smtpd_client_connection_limit_exceptions:$mynetworks}
         ("smtpd_client_restrictions", ""),
         ("smtpd_data_restrictions", ""),
         ("smtpd_discard_ehlo_keywords", ""),

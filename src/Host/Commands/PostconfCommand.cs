@@ -1,6 +1,7 @@
 // postconf(1): print main.cf parameters as "name = value". No flags: every
 // parameter with its effective (expanded) value; -n: only those set in main.cf;
-// -d: defaults; -x: expand values; names restrict the output. Unknown names are
+// -d: defaults; values are shown as written ($name unexpanded) unless -x
+// expands them, as in Postfix; names restrict the output. Unknown names are
 // an error, as in Postfix ("postconf: warning: foo: unknown parameter").
 // -e name=value (or just name=value), -X name, -# name: edit main.cf (PostconfEdit).
 using Postfix.Core.Config;
@@ -11,9 +12,12 @@ public static class PostconfCommand
 {
     public static int Run(string[] args, string? configDir, TextWriter stdout, TextWriter stderr)
     {
-        bool nonDefault = false, defaults = false;
+        bool nonDefault = false, defaults = false, expand = false;
         PostconfEditMode? edit = null;
         var names = new List<string>();
+        // getopt-style bundles: -nx = -n -x.
+        args = args.SelectMany(a => a.Length > 2 && a[0] == '-' && a.Skip(1).All(c => "ndxeX#".Contains(c))
+            ? a.Skip(1).Select(c => "-" + c) : [a]).ToArray();
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -21,7 +25,7 @@ public static class PostconfCommand
                 case "-c": if (++i >= args.Length) throw new UsageException("postconf: -c requires a directory"); configDir = args[i]; break;
                 case "-n": nonDefault = true; break;
                 case "-d": defaults = true; break;
-                case "-x": break; // values are always shown expanded
+                case "-x": expand = true; break;
                 case "-e": edit = PostconfEditMode.Set; break;
                 case "-X": edit = PostconfEditMode.Remove; break;
                 case "-#": edit = PostconfEditMode.CommentOut; break;
@@ -42,7 +46,13 @@ public static class PostconfCommand
         try { main = MainCf.Load(configDir); }
         catch (ConfigException e) { stderr.WriteLine($"postconf: fatal: {e.Message}"); return 1; }
 
-        IEnumerable<(string Name, string Value)> rows = defaults ? main.Defaults : nonDefault ? main.NonDefault : main.All;
+        IEnumerable<(string Name, string Value)> rows = defaults ? main.Defaults : nonDefault ? main.NonDefault : main.AllRaw;
+        if (expand)
+        {
+            // -dx expands against the built-in defaults only; otherwise against main.cf.
+            var against = defaults ? MainCf.Load(null) : main;
+            rows = rows.Select(r => (r.Name, against.IsDefined(r.Name) ? against.Get(r.Name) : r.Value)).ToList();
+        }
         if (names.Count > 0)
         {
             var all = rows.ToDictionary(r => r.Name, r => r.Value);

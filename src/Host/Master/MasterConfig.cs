@@ -5,6 +5,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Postfix.Core.Config;
+using Postfix.Core.Pickup;
 using Postfix.Core.Rewrite;
 using Postfix.Core.Tables;
 using Postfix.Protocols.Smtpd;
@@ -47,6 +48,25 @@ public sealed class MasterConfig
         DelayWarningTime = Settings.DelayWarningTime,
         DeferTransports = DeferTransports,
     };
+
+    /// <summary>pickup(8) settings when master.cf runs a pickup service (with its -o overrides); null otherwise.</summary>
+    public PickupSettings? Pickup
+    {
+        get
+        {
+            var svc = Master.Services.FirstOrDefault(s => s.Command == "pickup");
+            if (svc is null) return null;
+            var s = svc.Overrides.Count > 0 ? MailSettings.From(Main.WithOverrides(svc.Overrides)) : Settings;
+            return new PickupSettings
+            {
+                QueueDirectory = s.QueueDirectory,
+                MyHostname = s.MyHostname,
+                MyOrigin = s.MyOrigin,
+                MessageSizeLimit = s.MessageSizeLimit,
+                Wakeup = TimeSpan.FromSeconds(svc.Wakeup > 0 ? svc.Wakeup : 60),
+            };
+        }
+    }
 
     public TrivialRewriteResolver Resolver => new(Settings.MyDestination, Settings.RelayDomains, Settings.Relayhost,
         Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"),

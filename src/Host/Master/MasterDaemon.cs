@@ -15,6 +15,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Postfix.Core.Bounce;
+using Postfix.Core.Cleanup;
+using Postfix.Core.Pickup;
 using Postfix.Core.Config;
 using Postfix.Core.Logging;
 using Postfix.Host.Commands;
@@ -87,6 +89,8 @@ public sealed class MasterDaemon
             return 1;
         }
         qmgr.Start();
+        var pickup = cfg.Pickup is { } ps ? new PickupDaemon(ps, new CleanupService(store, log), log) : null;
+        pickup?.Start();
         showq.Start();
         pidLock.WritePid();
         foreach (var l in cfg.Listeners) log.Info("master", $"listening on {l.EndPoint} (service {l.Service})");
@@ -97,6 +101,7 @@ public sealed class MasterDaemon
 
         log.Info("master", "terminating on signal 15");
         await showq.DisposeAsync();
+        if (pickup is not null) await pickup.DisposeAsync();
         using (var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {
             try { await web.StopAsync(grace.Token); } catch (OperationCanceledException) { }

@@ -29,6 +29,14 @@ public sealed class MtaInstance : IAsyncDisposable
     /// <summary>Writes the config and starts the MTA; <paramref name="mainCfExtra"/> lines are appended to main.cf.</summary>
     public static async Task<MtaInstance> StartAsync(string mainCfExtra = "", string masterOptions = "")
     {
+        var mta = Prepare(mainCfExtra, masterOptions);
+        await mta.StartProcessAsync();
+        return mta;
+    }
+
+    /// <summary>Writes the config directory without starting the MTA (start it later with <see cref="StartProcessAsync"/>).</summary>
+    public static MtaInstance Prepare(string mainCfExtra = "", string masterOptions = "")
+    {
         var dir = Path.Combine(Path.GetTempPath(), "mta-test-" + Guid.NewGuid().ToString("N")[..10]);
         var mta = new MtaInstance(dir, FreePort());
         Directory.CreateDirectory(mta.ConfigDir);
@@ -51,7 +59,6 @@ public sealed class MtaInstance : IAsyncDisposable
             .Where(l => !l.Contains(" inet ") && !l.TrimStart().StartsWith('#'));
         File.WriteAllText(Path.Combine(mta.ConfigDir, "master.cf"),
             $"127.0.0.1:{mta.Port} inet n - n - - smtpd {masterOptions}\n" + string.Join("\n", stock) + "\n");
-        await mta.StartProcessAsync();
         return mta;
     }
 
@@ -95,6 +102,10 @@ public sealed class MtaInstance : IAsyncDisposable
     /// <summary>Runs ./postfix -c CONFIG args...</summary>
     public Task<Repo.Result> PostfixAsync(params string[] args) =>
         Repo.RunAsync(Repo.Launcher, new[] { "-c", ConfigDir }.Concat(args));
+
+    /// <summary>Runs ./postfix -c CONFIG sendmail args... with <paramref name="stdin"/> as the message.</summary>
+    public Task<Repo.Result> SendmailAsync(string stdin, params string[] args) =>
+        Repo.RunAsync(Repo.Launcher, new[] { "-c", ConfigDir, "sendmail" }.Concat(args), stdin: stdin);
 
     /// <summary>Total queued messages, read with "postqueue -n".</summary>
     public async Task<int> QueueCountAsync()
