@@ -89,7 +89,7 @@ public sealed class MasterDaemon
             return 1;
         }
         qmgr.Start();
-        var pickup = cfg.Pickup is { } ps ? new PickupDaemon(ps, new CleanupService(store, log), log) : null;
+        var pickup = cfg.Pickup is { } ps ? new PickupDaemon(ps, new CleanupService(store, log, "pickup"), log) : null;
         pickup?.Start();
         showq.Start();
         pidLock.WritePid();

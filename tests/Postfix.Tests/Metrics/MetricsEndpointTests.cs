@@ -1,8 +1,9 @@
 // metrics_endpoint end to end, with real peers: smtp-source -> ours -> smtp-sink,
 // scraped with the real curl as Prometheus would. The counters agree with what
-// the maillog would say (accepted, sent, deferred, bounced), the queue gauges
-// with postqueue, the histogram counts each delivered recipient; only GET
-// /metrics is served; a taken port costs a warning, never the MTA.
+// the maillog would say (accepted by smtpd or pickup, sent, deferred, bounced),
+// the queue gauges with postqueue, the histogram counts each delivered
+// recipient; only GET /metrics is served; a taken port costs a warning, never
+// the MTA.
 using System.Net;
 using System.Net.Sockets;
 using Postfix.Tests.Infrastructure;
@@ -105,6 +106,25 @@ public sealed class MetricsEndpointTests
         Assert.Equal(1, s.Value("postfix_bounce_notices_total", ("kind", "failure")));
         // The notice is bounce(8)'s message, not one smtpd accepted.
         Assert.Equal(1, s.Value("postfix_messages_accepted_total", ("service", "smtpd")));
+    }
+
+    [Fact]
+    public async Task SendmailMessagesCountUnderThePickupService()
+    {
+        int metricsPort = MtaInstance.FreePort();
+        await using var mta = await StartWithMetricsAsync(metricsPort);
+        for (int i = 0; i < 2; i++)
+        {
+            var r = await mta.SendmailAsync($"Subject: cron {i}\n\nbody\n", "b@example.net");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+        }
+        var s = await PrometheusScrape.CurlUntilAsync(metricsPort,
+            x => x.Sum("postfix_messages_accepted_total", ("service", "pickup")) == 2, TimeSpan.FromSeconds(60));
+        Assert.Equal(0, s.Value("postfix_messages_accepted_total", ("service", "smtpd")));
+        // Both wait deferred (the fixture's defer_transports); the gauges add up to postqueue's total.
+        var queued = s.Sum("postfix_queue_messages");
+        Assert.Equal(2, queued);
+        Assert.Equal(2, await mta.QueueCountAsync());
     }
 
     [Fact]
