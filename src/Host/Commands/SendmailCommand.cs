@@ -4,7 +4,8 @@
 // file waits for pickup), and returns only after the file is durably on disk.
 // Flags as Postfix's sendmail: -t (recipients from To/Cc/Bcc, Bcc removed),
 // -f/-r sender, -F name, -i / -oi (a lone "." does not end input), -N dsn,
-// -R ret, -V envid, -B body, -C dir, -bm (default), -bp (mailq), -bv (show
+// -R ret, -V envid, -B body, -C dir, -bm (default), -bs (SMTP on standard
+// input/output, SendmailSmtp.cs), -bp (mailq), -bv (show
 // how each recipient resolves instead of sending; Postfix mails a report),
 // -q (flush the queue); other -o options and -v, -m, -n, -U, -x are accepted
 // and ignored as Postfix does. Exit codes are sysexits(3) values, which
@@ -27,6 +28,8 @@ public static partial class SendmailCommand
 
     [LibraryImport("libc", EntryPoint = "getuid")]
     private static partial uint GetUid();
+
+    private static int CurrentUid() => OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? (int)GetUid() : -1;
 
     private sealed class Options
     {
@@ -58,6 +61,9 @@ public static partial class SendmailCommand
         {
             case "p": return await PostqueueCommand.RunAsync(["-p"], configDir, stdout, stderr);
             case "v": return Verify(o, configDir, stdout, stderr);
+            case "s":
+                if (QueueAccess.LoadSettings("sendmail", configDir, stderr) is not { } bs) return ExConfig;
+                return await SendmailSmtp.RunAsync(bs, CurrentUid(), stdin, Console.OpenStandardOutput());
             case "m": break;
             default:
                 stderr.WriteLine($"sendmail: fatal: unsupported mode -b{o.Mode}");
@@ -69,7 +75,7 @@ public static partial class SendmailCommand
         var content = new MemoryStream();
         long limit = settings.MessageSizeLimit <= 0 ? int.MaxValue - 1024 * 1024 : settings.MessageSizeLimit;
         string user = Environment.UserName;
-        int uid = OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? (int)GetUid() : -1;
+        int uid = CurrentUid();
         if (!await ReadMessageAsync(stdin, content, o.IgnoreDots, limit))
         {
             stderr.WriteLine($"sendmail: fatal: {user}({uid}): message file too big");

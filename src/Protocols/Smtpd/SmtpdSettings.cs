@@ -6,7 +6,7 @@ using System.Text;
 
 namespace Postfix.Protocols.Smtpd;
 
-public sealed class SmtpdSettings
+public sealed record SmtpdSettings
 {
     public string MyHostname { get; init; } = "localhost";
     public string Banner { get; init; } = "localhost ESMTP Postfix";

@@ -150,6 +150,26 @@ public class SendmailPickupTests
     }
 
     [Fact]
+    public async Task BsSpeaksSmtpOnStdioAndItsMailIsDelivered()
+    {
+        await using var sink = await SmtpSink.StartAsync();
+        await using var mta = await MtaInstance.StartAsync(Relay(sink));
+        var session = "EHLO client\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nRCPT TO:<c@elsewhere.example>\r\n"
+            + "DATA\r\nSubject: via -bs\r\n\r\nhello\r\n..leading dot\r\n.\r\nMAIL FROM:<x@y>\r\nRCPT TO:<bad address>\r\nQUIT\r\n";
+        var r = await mta.SendmailAsync(session, "-bs");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var lines = r.Stdout.Split("\r\n");
+        Assert.StartsWith("220 ", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith("250 2.0.0 Ok: queued as "));
+        Assert.Contains(lines, l => l.StartsWith("501 5.1.3 "));   // hostile input still gets smtpd's replies
+        Assert.Contains("221 2.0.0 Bye", r.Stdout);
+        var dump = await WaitForDumpAsync(sink, 1);
+        Assert.Equal(["b@example.net", "c@elsewhere.example"], sink.RcptArgs.Order()); // local user may relay
+        Assert.Contains(".leading dot", dump);
+        await RelayTests.WaitForEmptyQueueAsync(mta, TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public async Task BvShowsHowEachRecipientResolves()
     {
         await using var mta = MtaInstance.Prepare("relayhost = [127.0.0.1]:2599\nmydestination = $myhostname, localhost");
