@@ -5,6 +5,7 @@
 #   dnsmasq-base (a loopback DNS server the MX routing tests start themselves)
 #   pflogsumm (Postfix's log summarizer: the logging tests parse our maillog with it)
 #   dovecot-core + dovecot-lmtpd (a real LMTP server the lmtp tests start themselves)
+#   curl     (the metrics tests scrape /metrics with it, as Prometheus-minded operators do)
 # Safe to run repeatedly; installs only what is missing. Needs root (CI and dev
 # machines run as root). Postfix is installed with debconf "No configuration" and
 # its system service is never started or used by our tests. Dovecot's system
@@ -20,6 +21,7 @@ command -v dnsmasq >/dev/null || need+=(dnsmasq-base)   # loopback DNS server fo
 command -v pflogsumm >/dev/null || need+=(pflogsumm)
 command -v dovecot >/dev/null || need+=(dovecot-core)
 [[ -x /usr/lib/dovecot/lmtp ]] || need+=(dovecot-lmtpd)
+command -v curl >/dev/null || need+=(curl)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then echo "install-test-deps: need root to install: ${need[*]}" >&2; exit 1; fi
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
@@ -34,8 +36,8 @@ if ((${#need[@]})); then
     echo "$out" >&2; exit 1
   fi
 fi
-for t in smtp-source smtp-sink swaks dnsmasq pflogsumm dovecot; do
+for t in smtp-source smtp-sink swaks dnsmasq pflogsumm dovecot curl; do
   command -v "$t" >/dev/null || { echo "install-test-deps: $t still missing" >&2; exit 1; }
 done
 [[ -x /usr/lib/dovecot/lmtp ]] || { echo "install-test-deps: dovecot lmtp still missing" >&2; exit 1; }
-echo "install-test-deps: ok (smtp-source, smtp-sink, swaks, dnsmasq, pflogsumm, dovecot lmtp)"
+echo "install-test-deps: ok (smtp-source, smtp-sink, swaks, dnsmasq, pflogsumm, dovecot lmtp, curl)"

@@ -4,22 +4,44 @@
 // trap of local mail skipping rewrites cannot happen: there is one path).
 // The message content is untrusted; the queue commit is durable before this
 // returns, so the caller may acknowledge (250, QMQP "K", pickup unlink).
+// Counts each committed message for the metrics, tagged with the daemon that
+// received it (service="smtpd", "qmqpd", "pickup").
+using Postfix.Core.Diagnostics;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
 
 namespace Postfix.Core.Cleanup;
 
-public sealed class CleanupService(IQueueWriter queue, Maillog log)
+public sealed class CleanupService
 {
-    private CleanupMaps? _maps;
+    /// <summary>What every source's view shares: the address maps, swapped on postfix reload.</summary>
+    private sealed class SharedMaps { public CleanupMaps? Maps; }
 
-    public IQueueWriter Queue { get; } = queue;
+    private readonly Maillog _log;
+    private readonly SharedMaps _shared;
+    private readonly KeyValuePair<string, object?> _serviceTag;
 
-    /// <summary>The address maps (canonical, virtual alias, bcc); swapped on postfix reload. Null: none configured.</summary>
+    /// <param name="service">The receiving daemon ("smtpd", "qmqpd", "pickup"): the metrics' service tag.</param>
+    public CleanupService(IQueueWriter queue, Maillog log, string service) : this(queue, log, service, new SharedMaps()) { }
+
+    private CleanupService(IQueueWriter queue, Maillog log, string service, SharedMaps shared)
+    {
+        Queue = queue;
+        _log = log;
+        _shared = shared;
+        _serviceTag = MailMetrics.RegisterService(service);
+    }
+
+    /// <summary>The same cleanup (queue, log, maps) as seen by another receiving daemon.</summary>
+    public CleanupService For(string service) => new(Queue, _log, service, _shared);
+
+    public IQueueWriter Queue { get; }
+
+    /// <summary>The address maps (canonical, virtual alias, bcc), shared by every source; null: none configured.</summary>
     public CleanupMaps? Maps
     {
-        get => Volatile.Read(ref _maps);
-        set => Volatile.Write(ref _maps, value);
+        get => Volatile.Read(ref _shared.Maps);
+        set => Volatile.Write(ref _shared.Maps, value);
     }
 
     /// <summary>
@@ -37,9 +59,10 @@ public sealed class CleanupService(IQueueWriter queue, Maillog log)
         string messageId = localSubmission
             ? CleanupHeaders.AddMissing(message, receivedLength, myHostname, now)
             : CleanupHeaders.MessageIdOf(message.Content.Span);
-        log.Info("cleanup", pid, $"{message.QueueId}: message-id={messageId}");
+        _log.Info("cleanup", pid, $"{message.QueueId}: message-id={messageId}");
         if (Maps is { } maps)
-            foreach (var w in maps.Rewrite(message)) log.Warning("cleanup", $"{message.QueueId}: {w}");
+            foreach (var w in maps.Rewrite(message)) _log.Warning("cleanup", $"{message.QueueId}: {w}");
         await Queue.CommitAsync(message, cancellationToken).ConfigureAwait(false);
+        MailMetrics.MessageAccepted(_serviceTag);
     }
 }

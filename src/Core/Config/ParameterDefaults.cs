@@ -69,6 +69,7 @@ public static class ParameterDefaults
         ("smtpd_junk_command_limit", "100"),           // Postfix: ${stress?{1}:{100}}
         ("smtp_dns_servers", ""),                    // OUR extension: resolvers for smtp's MX lookups, empty = /etc/resolv.conf
         ("queue_space_reclaim_interval", "10s"),     // OUR extension: how often delivered mail's log space is released
+        ("metrics_endpoint", "127.0.0.1:9154"),      // OUR extension: host:port of the Prometheus /metrics endpoint, empty = off
         ("relayhost", ""),
         ("smtp_connect_timeout", "30s"),
         ("smtp_connection_cache_on_demand", "yes"),

@@ -1,6 +1,7 @@
 // master(8) in one process: loads the configuration, locks the queue (one
 // master per queue_directory), recovers the FASTER queue, starts qmgr, the
-// showq/admin socket and one Kestrel listener per smtpd service of master.cf.
+// showq/admin socket, one Kestrel listener per smtpd service of master.cf and
+// the metrics endpoint (MetricsEndpoint).
 // SIGHUP = postfix reload (new sessions get new settings, open ones keep
 // theirs, a broken config is logged with file:line and the old one stays);
 // SIGTERM/SIGINT = stop after the queue's final commit.
@@ -56,6 +57,8 @@ public sealed class MasterDaemon
             return 1;
         }
         if (store.RecoveredCount > 0) log.Info("master", $"recovered {store.RecoveredCount} queued messages");
+        // Before the daemons, so what they count from their first event on is seen.
+        await using var metrics = await MetricsEndpoint.StartAsync(cfg.Main.Get(MetricsEndpoint.Parameter), store.Count, log);
 
         await using var qmgr = new Qmgr(store, log, cfg.Settings.QmgrMessageActiveLimit);
         var agents = DeliveryAgents.Create(cfg);
@@ -64,7 +67,7 @@ public sealed class MasterDaemon
         if (cfg.Embedded)
             log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
         // One cleanup for every message source: the same header fixes and address maps for all.
-        var cleanup = new CleanupService(store, log) { Maps = cfg.CleanupMaps };
+        var cleanup = new CleanupService(store, log, "smtpd") { Maps = cfg.CleanupMaps };
         var servers = new SmtpdServers();
         foreach (var l in cfg.Listeners) servers.Add(l.Service, l.EndPoint, new SmtpdServer(l.Smtpd, store, log, cleanup));
 
@@ -88,7 +91,7 @@ public sealed class MasterDaemon
             return 1;
         }
         qmgr.Start();
-        var pickup = cfg.Pickup is { } ps ? new PickupDaemon(ps, cleanup, log) : null;
+        var pickup = cfg.Pickup is { } ps ? new PickupDaemon(ps, cleanup.For("pickup"), log) : null;
         pickup?.Start();
         showq.Start();
         pidLock.WritePid();

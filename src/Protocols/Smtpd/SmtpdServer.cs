@@ -1,11 +1,13 @@
 // smtpd(8)'s process-wide state, shared by all sessions: the current settings
 // (swapped atomically on reload), the queue to commit into, the maillog, the
 // per-client connection counts (anvil(8)'s job, lock-free), and one timer that
-// enforces smtpd_timeout for every session (no timer per command).
+// enforces smtpd_timeout for every session (no timer per command). Connection
+// counts also go to MailMetrics (accepted / rejected by the concurrency limit).
 using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.CompilerServices;
 using Postfix.Core.Cleanup;
+using Postfix.Core.Diagnostics;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
 
@@ -33,7 +35,7 @@ public sealed class SmtpdServer : IDisposable
         _settings = settings;
         Queue = queue;
         Log = log;
-        Cleanup = cleanup ?? new CleanupService(queue, log);
+        Cleanup = cleanup ?? new CleanupService(queue, log, "smtpd");
         _timer = new Timer(_ => Tick(), null, 1000, 1000);
     }
 
@@ -55,15 +57,18 @@ public sealed class SmtpdServer : IDisposable
     {
         Interlocked.Increment(ref _connections);
         _sessions.TryAdd(session, 0);
+        bool admitted = Admit(client, s);
+        if (!admitted) Interlocked.Increment(ref _rejectedConnections);
+        MailMetrics.SmtpdConnection(admitted);
+        return admitted;
+    }
+
+    private bool Admit(IPAddress? client, SmtpdSettings s)
+    {
         if (client is null || s.ClientConnectionCountLimit <= 0) return true;
         var box = _perClient.GetOrAdd(client, static _ => new StrongBox<int>());
         int n = Interlocked.Increment(ref box.Value);
-        if (n > s.ClientConnectionCountLimit && !s.IsEventLimitException(client))
-        {
-            Interlocked.Increment(ref _rejectedConnections);
-            return false;
-        }
-        return true;
+        return n <= s.ClientConnectionCountLimit || s.IsEventLimitException(client);
     }
 
     internal void Leave(SmtpdSession session, IPAddress? client, SmtpdSettings s)

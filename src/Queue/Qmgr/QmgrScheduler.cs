@@ -6,11 +6,14 @@
 // Fair by construction: every destination has its own window, so one slow or
 // dead destination only holds its own slots; default_process_limit bounds the
 // total. No global lock: ConcurrentDictionary, Interlocked, one semaphore.
+// Every logged outcome is also counted in MailMetrics (per transport; the
+// delivered ones' delay= feeds the latency histogram), as is every notice.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Postfix.Core.Bounce;
 using Postfix.Core.Delivery;
+using Postfix.Core.Diagnostics;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
 using Postfix.Core.Rewrite;
@@ -189,14 +192,17 @@ public sealed class QmgrScheduler : IDeliveryScheduler
                 case DeliveryStatus.Sent:
                     _store.MarkRecipientDone(job.Entry, r.Recipient.Index);
                     Interlocked.Increment(ref _delivered);
+                    MailMetrics.RecipientSent(e.Transport, Math.Max(0, total));
                     break;
                 case DeliveryStatus.Bounced:
                     _store.MarkRecipientDone(job.Entry, r.Recipient.Index);
                     job.Bounced.Enqueue(r);
                     Interlocked.Increment(ref _bouncedCount);
+                    MailMetrics.RecipientBounced(e.Transport);
                     break;
                 default:
                     job.Deferred.Enqueue(r);
+                    MailMetrics.RecipientDeferred(e.Transport);
                     break;
             }
         }
@@ -218,6 +224,7 @@ public sealed class QmgrScheduler : IDeliveryScheduler
                     _log.Info("qmgr", $"{m.Id}: to=<{r.Recipient.Address}>, relay=none, delay={F((NowMs() - m.ArrivalUnixMs) / 1000.0)}, dsn={r.Dsn}, status=expired, returned to sender ({r.Diagnostic})");
                     _store.MarkRecipientDone(entry, r.Recipient.Index);
                     bounced.Add(r with { Status = DeliveryStatus.Bounced });
+                    MailMetrics.RecipientExpired();
                 }
             }
             else
@@ -253,7 +260,11 @@ public sealed class QmgrScheduler : IDeliveryScheduler
         try
         {
             var id = await _bounce(m, results, kind, CancellationToken.None).ConfigureAwait(false);
-            if (id is { } nid) _log.Info("bounce", $"{m.Id}: {what}: {nid}");
+            if (id is { } nid)
+            {
+                _log.Info("bounce", $"{m.Id}: {what}: {nid}");
+                MailMetrics.NoticeQueued(KindName(kind));
+            }
             return true;
         }
         catch (Exception e)
@@ -272,6 +283,13 @@ public sealed class QmgrScheduler : IDeliveryScheduler
         _store.SetState(entry, QueueState.Deferred, now + (long)backoff);
         _deferred(entry);
     }
+
+    private static string KindName(BounceKind kind) => kind switch
+    {
+        BounceKind.Failure => "failure",
+        BounceKind.Delay => "delay",
+        _ => "success",
+    };
 
     private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 

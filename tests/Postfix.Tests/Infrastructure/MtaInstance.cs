@@ -49,6 +49,8 @@ public sealed class MtaInstance : IAsyncDisposable
             inet_interfaces = 127.0.0.1
             # no delivery off this host unless a test routes mail to a local sink
             defer_transports = smtp, relay
+            # no metrics endpoint (tests run MTAs in parallel) unless a test sets one
+            metrics_endpoint =
             {mainCfExtra}
 
             """);
