@@ -18,8 +18,14 @@ namespace Postfix.Protocols.Qmqpd;
 
 public sealed class QmqpdSession
 {
-    /// <summary>After a reply sent before the whole packet was read, how long to drain the client's rest (a close with unread input would reset the connection and could destroy the reply).</summary>
+    /// <summary>
+    /// After a reply sent before the whole packet was read, the client's rest is
+    /// drained while it keeps coming (a close with unread input resets the
+    /// connection and can destroy the reply): at most LingerTime in all, and
+    /// only until LingerIdle passes without data (a client waiting for our close).
+    /// </summary>
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LingerIdle = TimeSpan.FromMilliseconds(300);
     /// <summary>qmqpd_timeout restarts for every this many bytes received (Postfix: a deadline per read; per KB stops a one-byte-a-second client).</summary>
     private const int ActivityBytes = 1024;
     /// <summary>Queue records store an address with a 16-bit length.</summary>
@@ -126,12 +132,6 @@ public sealed class QmqpdSession
         while (true)
         {
             var result = await _input.ReadAsync().ConfigureAwait(false);
-            if (result.IsCanceled)
-            {
-                if (!_timedOut) continue;
-                LogAbort("read/write timeout"); // Postfix sends nothing on a timeout
-                return false;
-            }
             switch (Parse(result.Buffer, msg, scratch))
             {
                 case QmqpStatus.Done:
@@ -139,10 +139,16 @@ public sealed class QmqpdSession
                 case QmqpStatus.Failed:
                     await RejectAsync().ConfigureAwait(false);
                     return false;
-                default:
-                    if (!result.IsCompleted) break;
-                    LogAbort("lost connection");
-                    return false;
+            }
+            if (result.IsCanceled && _timedOut)
+            {
+                LogAbort("read/write timeout"); // Postfix sends nothing on a timeout
+                return false;
+            }
+            if (result.IsCompleted)
+            {
+                LogAbort("lost connection");
+                return false;
             }
         }
     }
@@ -225,18 +231,17 @@ public sealed class QmqpdSession
         await _output.FlushAsync().ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Drains what the client still sends after an early reply, until it closes
-    /// or LingerTime passes, so our close does not reset the connection under the reply.
-    /// </summary>
+    /// <summary>Drains what the client still sends after an early reply (see LingerTime).</summary>
     private async Task LingerAsync()
     {
-        using var linger = new CancellationTokenSource(LingerTime);
+        long end = Environment.TickCount64 + (long)LingerTime.TotalMilliseconds;
+        using var idle = new CancellationTokenSource();
         try
         {
-            while (true)
+            while (Environment.TickCount64 < end)
             {
-                var result = await _input.ReadAsync(linger.Token).ConfigureAwait(false);
+                idle.CancelAfter(LingerIdle);
+                var result = await _input.ReadAsync(idle.Token).ConfigureAwait(false);
                 _input.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted || result.IsCanceled) return;
             }
