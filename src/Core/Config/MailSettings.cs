@@ -30,6 +30,11 @@ public sealed class MailSettings
     public required bool DisableVrfyCommand { get; init; }
     public required IReadOnlyList<Cidr> SmtpdClientEventLimitExceptions { get; init; }
 
+    public required IReadOnlyList<Cidr> QmqpdAuthorizedClients { get; init; }
+    public required TimeSpan QmqpdTimeout { get; init; }
+    public required TimeSpan QmqpdErrorDelay { get; init; }
+    public required bool QmqpdClientPortLogging { get; init; }
+
     public required string RecipientDelimiter { get; init; }
     public required string Relayhost { get; init; }
     public required string DefaultTransport { get; init; }
@@ -94,6 +99,11 @@ public sealed class MailSettings
             SmtpdForbidBareNewline = ForbidBareNewline(main),
             DisableVrfyCommand = main.GetBool("disable_vrfy_command"),
             SmtpdClientEventLimitExceptions = NetworkList.Parse(main, "smtpd_client_event_limit_exceptions"),
+
+            QmqpdAuthorizedClients = NetworkList.Parse(main, "qmqpd_authorized_clients"),
+            QmqpdTimeout = Time(main, "qmqpd_timeout", 1),
+            QmqpdErrorDelay = Time(main, "qmqpd_error_delay", 0),
+            QmqpdClientPortLogging = main.GetBool("qmqpd_client_port_logging"),
 
             RecipientDelimiter = main.Get("recipient_delimiter"),
             Relayhost = main.Get("relayhost"),

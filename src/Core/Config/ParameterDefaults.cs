@@ -52,6 +52,10 @@ public static class ParameterDefaults
         ("myorigin", "$myhostname"),
         ("notify_classes", "resource, software"),
         ("qmgr_message_active_limit", "20000"),
+        ("qmqpd_authorized_clients", ""),            // nobody may use QMQP until listed
+        ("qmqpd_client_port_logging", "no"),
+        ("qmqpd_error_delay", "1s"),
+        ("qmqpd_timeout", "300s"),
         ("queue_directory", "var"),                  // OUR default: relative to the config directory
         ("queue_run_delay", "300s"),
         ("recipient_delimiter", ""),

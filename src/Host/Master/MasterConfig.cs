@@ -8,8 +8,8 @@ using Postfix.Core.Cleanup;
 using Postfix.Core.Config;
 using Postfix.Core.Pickup;
 using Postfix.Core.Rewrite;
-using Postfix.Core.Rewrite;
 using Postfix.Core.Tables;
+using Postfix.Protocols.Qmqpd;
 using Postfix.Protocols.Smtpd;
 using Postfix.Queue.Qmgr;
 
@@ -17,12 +17,15 @@ namespace Postfix.Host.Master;
 
 public sealed record ListenerSpec(string Service, IPEndPoint EndPoint, SmtpdSettings Smtpd);
 
+public sealed record QmqpdListenerSpec(string Service, IPEndPoint EndPoint, QmqpdSettings Qmqpd);
+
 public sealed class MasterConfig
 {
     public required MainCf Main { get; init; }
     public required MasterCf Master { get; init; }
     public required MailSettings Settings { get; init; }
     public required IReadOnlyList<ListenerSpec> Listeners { get; init; }
+    public IReadOnlyList<QmqpdListenerSpec> QmqpdListeners { get; init; } = [];
 
     /// <summary>
     /// True when no main.cf exists: the embedded sandbox configuration, which
@@ -113,20 +116,25 @@ public sealed class MasterConfig
         var master = MasterCf.Load(configDir);
         var settings = MailSettings.From(main);
         var listeners = new List<ListenerSpec>();
+        var qmqpd = new List<QmqpdListenerSpec>();
         foreach (var svc in master.InetServices)
         {
-            if (svc.Command != "smtpd") continue; // qmqpd etc. arrive with their issues
+            if (svc.Command is not ("smtpd" or "qmqpd")) continue;
             if (!MasterCf.TryParseInetListen(svc.Name, out var host, out int port))
                 throw new ConfigException($"cannot parse service name \"{svc.Name}\" as [host:]port", master.MasterCfPath, svc.LineNumber);
             var svcMain = svc.Overrides.Count > 0 ? main.WithOverrides(svc.Overrides) : main;
             var svcSettings = svc.Overrides.Count > 0 ? MailSettings.From(svcMain) : settings;
-            var smtpd = ToSmtpd(svcSettings);
+            var smtpd = svc.Command == "smtpd" ? ToSmtpd(svcSettings) : null;
+            var qmqp = svc.Command == "qmqpd" ? ToQmqpd(svcSettings) : null;
             IEnumerable<string> addrs = host is not null ? [host] : svcSettings.InetInterfaces;
             foreach (var a in addrs)
                 foreach (var ip in ResolveInterface(a, svcSettings.InetProtocols))
-                    listeners.Add(new ListenerSpec(svc.Name, new IPEndPoint(ip, port), smtpd));
+                {
+                    if (smtpd is not null) listeners.Add(new ListenerSpec(svc.Name, new IPEndPoint(ip, port), smtpd));
+                    else qmqpd.Add(new QmqpdListenerSpec(svc.Name, new IPEndPoint(ip, port), qmqp!));
+                }
         }
-        var cfg = new MasterConfig { Main = main, Master = master, Settings = settings, Listeners = listeners };
+        var cfg = new MasterConfig { Main = main, Master = master, Settings = settings, Listeners = listeners, QmqpdListeners = qmqpd };
         _ = cfg.Resolver;    // opens transport_maps and domain tables: a missing or malformed table
         _ = cfg.CleanupMaps; // is a config error now (start, reload, check), not at first mail
         return cfg;
@@ -164,6 +172,25 @@ public sealed class MasterConfig
             else if (i == "permit_mynetworks") r |= LocalRewriteClients.MyNetworks;
         }
         return r;
+    }
+
+    public static QmqpdSettings ToQmqpd(MailSettings s)
+    {
+        var authorized = s.QmqpdAuthorizedClients.ToArray();
+        var mynetworks = s.MyNetworks.ToArray();
+        return new QmqpdSettings
+        {
+            MyHostname = s.MyHostname,
+            MessageSizeLimit = s.MessageSizeLimit,
+            LineLengthLimit = s.LineLengthLimit,
+            Timeout = s.QmqpdTimeout,
+            ErrorDelay = s.QmqpdErrorDelay,
+            ClientPortLogging = s.QmqpdClientPortLogging,
+            IsAuthorized = a => Array.Exists(authorized, c => c.Contains(a)),
+            AlwaysAddMissingHeaders = s.AlwaysAddMissingHeaders,
+            LocalHeaderRewriteClients = ParseLocalRewrite(s.Source.GetList("local_header_rewrite_clients")),
+            IsMyNetworks = a => Array.Exists(mynetworks, c => c.Contains(a)),
+        };
     }
 
     public static SmtpdSettings ToSmtpd(MailSettings s)

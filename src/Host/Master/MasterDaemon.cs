@@ -1,7 +1,7 @@
 // master(8) in one process: loads the configuration, locks the queue (one
 // master per queue_directory), recovers the FASTER queue, starts qmgr, the
-// showq/admin socket, one Kestrel listener per smtpd service of master.cf and
-// the metrics endpoint (MetricsEndpoint).
+// showq/admin socket, one Kestrel listener per smtpd or qmqpd service of
+// master.cf, pickup(8) on the maildrop and the metrics endpoint (MetricsEndpoint).
 // SIGHUP = postfix reload (new sessions get new settings, open ones keep
 // theirs, a broken config is logged with file:line and the old one stays);
 // SIGTERM/SIGINT = stop after the queue's final commit.
@@ -20,6 +20,7 @@ using Postfix.Core.Pickup;
 using Postfix.Core.Config;
 using Postfix.Core.Logging;
 using Postfix.Host.Commands;
+using Postfix.Protocols.Qmqpd;
 using Postfix.Protocols.Smtpd;
 using Postfix.Queue.Qmgr;
 using Postfix.Queue.Store;
@@ -70,13 +71,15 @@ public sealed class MasterDaemon
         var cleanup = new CleanupService(store, log, "smtpd") { Maps = cfg.CleanupMaps };
         var servers = new SmtpdServers();
         foreach (var l in cfg.Listeners) servers.Add(l.Service, l.EndPoint, new SmtpdServer(l.Smtpd, store, log, cleanup));
+        var qmqpd = new QmqpdServers();
+        foreach (var l in cfg.QmqpdListeners) qmqpd.Add(l.EndPoint, new QmqpdServer(l.Qmqpd, store, log, cleanup.For("qmqpd")));
 
-        var web = BuildKestrel(cfg, servers);
+        var web = BuildKestrel(cfg, servers, qmqpd);
         using var stopping = new CancellationTokenSource();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
-        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, cleanup, log); });
-        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, cleanup, log), qmgr);
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, qmqpd, cleanup, log); });
+        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, qmqpd, cleanup, log), qmgr);
 
         try
         {
@@ -96,6 +99,7 @@ public sealed class MasterDaemon
         showq.Start();
         pidLock.WritePid();
         foreach (var l in cfg.Listeners) log.Info("master", $"listening on {l.EndPoint} (service {l.Service})");
+        foreach (var l in cfg.QmqpdListeners) log.Info("master", $"listening on {l.EndPoint} (service {l.Service}, qmqpd)");
 
         var reclaim = ReclaimLoopAsync(store, log, cfg.Main.GetTime("queue_space_reclaim_interval"), stopping.Token);
         try { await Task.Delay(Timeout.Infinite, stopping.Token); } catch (OperationCanceledException) { }
@@ -110,6 +114,7 @@ public sealed class MasterDaemon
         }
         web.Dispose();
         foreach (var s in servers.All) s.Dispose();
+        foreach (var s in qmqpd.All) s.Dispose();
         await qmgr.DisposeAsync();
         foreach (var agent in agents.Values.OfType<IAsyncDisposable>()) await agent.DisposeAsync();
         await store.DisposeAsync();
@@ -139,7 +144,7 @@ public sealed class MasterDaemon
         }
     }
 
-    private static IHost BuildKestrel(MasterConfig cfg, SmtpdServers servers)
+    private static IHost BuildKestrel(MasterConfig cfg, SmtpdServers servers, QmqpdServers qmqpd)
     {
         return new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
@@ -147,6 +152,8 @@ public sealed class MasterDaemon
             {
                 s.AddSingleton<ISmtpdServerResolver>(servers);
                 s.AddSingleton<SmtpdConnectionHandler>();
+                s.AddSingleton<IQmqpdServerResolver>(qmqpd);
+                s.AddSingleton<QmqpdConnectionHandler>();
             })
             .ConfigureWebHost(web => web
                 .UseKestrelCore()
@@ -164,18 +171,22 @@ public sealed class MasterDaemon
                     o.Limits.MaxConcurrentConnections = null;
                     foreach (var l in cfg.Listeners)
                         o.Listen(l.EndPoint, lo => lo.UseConnectionHandler<SmtpdConnectionHandler>());
+                    foreach (var l in cfg.QmqpdListeners)
+                        o.Listen(l.EndPoint, lo => lo.UseConnectionHandler<QmqpdConnectionHandler>());
                 })
                 .Configure(_ => { }))
             .Build();
     }
 
-    private static void Reload(string? configDir, SmtpdServers servers, CleanupService cleanup, Maillog log)
+    private static void Reload(string? configDir, SmtpdServers servers, QmqpdServers qmqpd, CleanupService cleanup, Maillog log)
     {
         try
         {
             var cfg = MasterConfig.Load(configDir);
             foreach (var l in cfg.Listeners)
                 servers.Find(l.EndPoint)?.Reload(l.Smtpd);
+            foreach (var l in cfg.QmqpdListeners)
+                qmqpd.Find(l.EndPoint)?.Reload(l.Qmqpd);
             cleanup.Maps = cfg.CleanupMaps;
             log.Info("master", $"reload -- version {Version}, configuration {configDir ?? "(embedded defaults)"}");
         }

@@ -26,16 +26,19 @@ public sealed class MtaInstance : IAsyncDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    /// <summary>Writes the config and starts the MTA; <paramref name="mainCfExtra"/> lines are appended to main.cf.</summary>
-    public static async Task<MtaInstance> StartAsync(string mainCfExtra = "", string masterOptions = "")
+    /// <summary>
+    /// Writes the config and starts the MTA; <paramref name="mainCfExtra"/> lines are appended to main.cf,
+    /// <paramref name="masterCfExtra"/> lines (more services, e.g. qmqpd) to master.cf after our smtpd.
+    /// </summary>
+    public static async Task<MtaInstance> StartAsync(string mainCfExtra = "", string masterOptions = "", string masterCfExtra = "")
     {
-        var mta = Prepare(mainCfExtra, masterOptions);
+        var mta = Prepare(mainCfExtra, masterOptions, masterCfExtra);
         await mta.StartProcessAsync();
         return mta;
     }
 
     /// <summary>Writes the config directory without starting the MTA (start it later with <see cref="StartProcessAsync"/>).</summary>
-    public static MtaInstance Prepare(string mainCfExtra = "", string masterOptions = "")
+    public static MtaInstance Prepare(string mainCfExtra = "", string masterOptions = "", string masterCfExtra = "")
     {
         var dir = Path.Combine(Path.GetTempPath(), "mta-test-" + Guid.NewGuid().ToString("N")[..10]);
         var mta = new MtaInstance(dir, FreePort());
@@ -58,7 +61,9 @@ public sealed class MtaInstance : IAsyncDisposable
         var stock = Postfix.Core.Config.DefaultMasterCf.Text.Split('\n')
             .Where(l => !l.Contains(" inet ") && !l.TrimStart().StartsWith('#'));
         File.WriteAllText(Path.Combine(mta.ConfigDir, "master.cf"),
-            $"127.0.0.1:{mta.Port} inet n - n - - smtpd {masterOptions}\n" + string.Join("\n", stock) + "\n");
+            $"127.0.0.1:{mta.Port} inet n - n - - smtpd {masterOptions}\n"
+            + (masterCfExtra.Length > 0 ? masterCfExtra.TrimEnd('\n') + "\n" : "")
+            + string.Join("\n", stock) + "\n");
         return mta;
     }
 
