@@ -73,7 +73,7 @@ public sealed class MasterConfig
         }
     }
 
-    private DomainList Domains(string parameter) => new(Main.GetList(parameter), Main.ConfigDirectory,
+    private DomainList Domains(string parameter) => new(LookupTables.SplitList(Main.Get(parameter)), Main.ConfigDirectory,
         Main.GetList("parent_domain_matches_subdomains").Contains(parameter));
 
     public TrivialRewriteResolver Resolver => new(Domains("mydestination"), Domains("relay_domains"),
@@ -202,8 +202,8 @@ public sealed class MasterConfig
         accept.AddRange(s.RelayDomains);
         // Virtual alias and mailbox domains are ours to accept too (plain names; table-backed lists
         // arrive with smtpd's restriction lists).
-        accept.AddRange(s.Source.GetList("virtual_alias_domains").Where(d => !d.Contains(':')));
-        accept.AddRange(s.Source.GetList("virtual_mailbox_domains").Where(d => !d.Contains(':')));
+        accept.AddRange(LookupTables.SplitList(s.Source.Get("virtual_alias_domains")).Where(d => !d.Contains(':')));
+        accept.AddRange(LookupTables.SplitList(s.Source.Get("virtual_mailbox_domains")).Where(d => !d.Contains(':')));
         return new SmtpdSettings
         {
             MyHostname = s.MyHostname,

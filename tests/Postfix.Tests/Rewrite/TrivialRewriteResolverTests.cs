@@ -68,4 +68,31 @@ public sealed class TrivialRewriteResolverTests
         Assert.Throws<ConfigException>(() => LookupTables.Open("inline:{ novalue }"));
         Assert.Equal("x", LookupTables.Open("static:x").Lookup("anything"));
     }
+
+    private static TrivialRewriteResolver WithVirtualDomains() => new(
+        new DomainList(["host.example", "localhost"], null, false), new DomainList(["relay.example"], null, true),
+        new DomainList(["alias.example", "inline:{ tabled-alias.example=x }"], null, false),
+        new DomainList(["mbox.example"], null, false),
+        "", "smtp", "relay", "local", "virtual", null);
+
+    [Fact]
+    public void AddressClassesInPostfixOrder()
+    {
+        var r = WithVirtualDomains();
+        Assert.Equal(new ResolvedAddress(AddressClass.Local, "local", "host.example"), r.Resolve("bob@host.example"));
+        Assert.Equal(new ResolvedAddress(AddressClass.VirtualAlias, "error", "5.1.1 User unknown in virtual alias table"), r.Resolve("nobody@alias.example"));
+        Assert.Equal(AddressClass.VirtualAlias, r.Resolve("x@tabled-alias.example").Class); // type:table domain list entry
+        Assert.Equal(new ResolvedAddress(AddressClass.VirtualMailbox, "virtual", "mbox.example"), r.Resolve("bob@MBOX.example."));
+        Assert.Equal(new ResolvedAddress(AddressClass.Relay, "relay", "sub.relay.example"), r.Resolve("x@sub.relay.example"));
+        Assert.Equal(new ResolvedAddress(AddressClass.Default, "smtp", "other.example"), r.Resolve("x@other.example"));
+    }
+
+    [Fact]
+    public void ErrorAgentParsesStatusFromTheNexthop()
+    {
+        Assert.Equal(("5.1.1", "User unknown in virtual alias table"), Postfix.Core.Delivery.ErrorDeliveryAgent.Parse("5.1.1 User unknown in virtual alias table", false));
+        Assert.Equal(("4.1.1", "User unknown in virtual alias table"), Postfix.Core.Delivery.ErrorDeliveryAgent.Parse("5.1.1 User unknown in virtual alias table", true));
+        Assert.Equal(("5.0.0", "mailbox closed"), Postfix.Core.Delivery.ErrorDeliveryAgent.Parse("mailbox closed", false));
+        Assert.Equal(("4.0.0", "delivery temporarily suspended"), Postfix.Core.Delivery.ErrorDeliveryAgent.Parse("", true));
+    }
 }
