@@ -26,6 +26,7 @@ public static class Program
           postsuper -d ID|ALL|- | -h ID|ALL|- | -H ID|ALL|- | -r ID|ALL|- [queue ...]
                                       delete / hold / release from hold / requeue
           postcat [-b] [-e] [-h] -q ID ...  show queued messages (body, envelope, header)
+          explain [-f sender] address ...  show each rewriting and routing step for an address
           sendmail [-t] [-i] [-f sender] [-bp | -bv] [recipient ...]
                                       submit a message from standard input (via maildrop/pickup)
           postconf [-n | -d] [name ...]  show parameters
@@ -87,6 +88,7 @@ public static class Program
             "qshape" => await QshapeCommand.RunAsync(rest, configDir, stdout, stderr,
                 terminal: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected),
             "postconf" => PostconfCommand.Run(rest, configDir, stdout, stderr),
+            "explain" => ExplainCommand.Run(rest, configDir, stdout, stderr),
             "sendmail" => await SendmailCommand.RunAsync(rest, configDir, Console.OpenStandardInput(), stdout, stderr),
             _ => throw new UsageException($"unknown command: '{verb}'"),
         };
