@@ -87,6 +87,10 @@ public static class ParameterDefaults
         ("smtp_rcpt_timeout", "300s"),
         ("smtpd_banner", "$myhostname ESMTP $mail_name"),
         ("smtpd_client_connection_count_limit", "50"),
+        ("smtpd_client_connection_rate_limit", "0"),
+        ("smtpd_client_message_rate_limit", "0"),
+        ("smtpd_client_recipient_rate_limit", "0"),
+        ("anvil_rate_time_unit", "60s"),
         ("smtpd_client_event_limit_exceptions", "$mynetworks"), // Postfix: ${smtpd_client_connection_limit_exceptions:$mynetworks}
         ("smtpd_client_restrictions", ""),
         ("smtpd_data_restrictions", ""),

@@ -53,22 +53,57 @@ public sealed class SmtpdServer : IDisposable
 
     internal void CountAccepted() => Interlocked.Increment(ref _accepted);
 
-    internal bool TryEnter(SmtpdSession session, IPAddress? client, SmtpdSettings s)
+    /// <summary>anvil's per-client rate counters (connections, messages, recipients).</summary>
+    public Anvil Anvil { get; } = new();
+
+    internal enum Admission : byte { Ok, ConcurrencyLimit, RateLimit }
+
+    /// <summary>Admits a new session against the per-client concurrency and connection rate limits.</summary>
+    internal Admission TryEnter(SmtpdSession session, IPAddress? client, SmtpdSettings s, out int count)
     {
         Interlocked.Increment(ref _connections);
         _sessions.TryAdd(session, 0);
-        bool admitted = Admit(client, s);
-        if (!admitted) Interlocked.Increment(ref _rejectedConnections);
-        MailMetrics.SmtpdConnection(admitted);
-        return admitted;
+        var admission = Admit(client, s, out count);
+        if (admission != Admission.Ok) Interlocked.Increment(ref _rejectedConnections);
+        MailMetrics.SmtpdConnection(admission == Admission.Ok);
+        return admission;
     }
 
-    private bool Admit(IPAddress? client, SmtpdSettings s)
+    private Admission Admit(IPAddress? client, SmtpdSettings s, out int count)
     {
-        if (client is null || s.ClientConnectionCountLimit <= 0) return true;
-        var box = _perClient.GetOrAdd(client, static _ => new StrongBox<int>());
-        int n = Interlocked.Increment(ref box.Value);
-        return n <= s.ClientConnectionCountLimit || s.IsEventLimitException(client);
+        count = 0;
+        if (client is null) return Admission.Ok;
+        bool exempt = false, exemptKnown = false;
+        bool Exempt()
+        {
+            if (!exemptKnown) { exempt = s.IsEventLimitException(client); exemptKnown = true; }
+            return exempt;
+        }
+        if (s.ClientConnectionCountLimit > 0)
+        {
+            // Counted even when exempt, so Leave() can always decrement.
+            var box = _perClient.GetOrAdd(client, static _ => new StrongBox<int>());
+            count = Interlocked.Increment(ref box.Value);
+            if (count > s.ClientConnectionCountLimit && !Exempt()) return Admission.ConcurrencyLimit;
+        }
+        if (s.ClientConnectionRateLimit > 0 && !Exempt())
+        {
+            count = Anvil.Count(client, Anvil.Event.Connection, s.AnvilRateTimeUnit, Environment.TickCount64);
+            if (count > s.ClientConnectionRateLimit) return Admission.RateLimit;
+        }
+        return Admission.Ok;
+    }
+
+    /// <summary>
+    /// Counts a MAIL FROM or RCPT TO against smtpd_client_message_rate_limit /
+    /// smtpd_client_recipient_rate_limit; returns the count when over the limit, else 0.
+    /// </summary>
+    internal int OverRate(IPAddress? client, SmtpdSettings s, Anvil.Event e)
+    {
+        int limit = e == Anvil.Event.Message ? s.ClientMessageRateLimit : s.ClientRecipientRateLimit;
+        if (limit <= 0 || client is null || s.IsEventLimitException(client)) return 0;
+        int n = Anvil.Count(client, e, s.AnvilRateTimeUnit, Environment.TickCount64);
+        return n > limit ? n : 0;
     }
 
     internal void Leave(SmtpdSession session, IPAddress? client, SmtpdSettings s)
@@ -83,6 +118,7 @@ public sealed class SmtpdServer : IDisposable
     {
         long now = Environment.TickCount64;
         foreach (var s in _sessions.Keys) s.CheckTimeout(now);
+        if (now / 1000 % 10 == 0) Anvil.Sweep(Settings.AnvilRateTimeUnit, now);
     }
 
     public void Dispose() => _timer.Dispose();

@@ -160,6 +160,13 @@ public sealed partial class SmtpdSession
             case PathStatus.BadUtf8: return Error(SmtpdReplies.BadUtf8);
             case PathStatus.NeedsSmtpUtf8 when !smtpUtf8: return Error(SmtpdReplies.NeedsSmtpUtf8);
         }
+        if (_server.OverRate(_clientIp, _s, Anvil.Event.Message) is > 0 and var mailCount)
+        {
+            _server.Log.Info("smtpd", _pid, $"warning: Message delivery request rate limit exceeded: {mailCount} from {_clientLabel} for service smtp");
+            WriteLine($"450 4.7.1 Error: too much mail from {_clientAddr}");
+            _errors++;
+            return HardErrorLimitReached() ? Next.Close : Next.NeedMore;
+        }
         ResetTransaction();
         _msg.SetSender(address);
         _msg.SmtpUtf8 = smtpUtf8;
@@ -176,6 +183,13 @@ public sealed partial class SmtpdSession
         _stats.Rcpt.Total++;
         if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
         if (_msg.RecipientCount >= _s.RecipientLimit) return Error(SmtpdReplies.TooManyRecipients);
+        if (_server.OverRate(_clientIp, _s, Anvil.Event.Recipient) is > 0 and var rcptCount)
+        {
+            _server.Log.Info("smtpd", _pid, $"warning: Recipient address rate limit exceeded: {rcptCount} from {_clientLabel} for service smtp");
+            WriteLine($"450 4.7.1 Error: too many recipients from {_clientAddr}");
+            _errors++;
+            return HardErrorLimitReached() ? Next.Close : Next.NeedMore;
+        }
         var status = SmtpPathParser.TryParse(arg, "TO:"u8, out var address, out var parameters);
         var notify = DsnNotify.None;
         scoped ReadOnlySpan<byte> orcpt = default;

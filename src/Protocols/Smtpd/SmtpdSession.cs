@@ -69,12 +69,13 @@ public sealed partial class SmtpdSession
     {
         var log = _server.Log;
         log.Info("smtpd", _pid, $"connect from {_clientLabel}");
-        bool admitted = _server.TryEnter(this, _clientIp, _s);
+        var admission = _server.TryEnter(this, _clientIp, _s, out int count);
         try
         {
-            if (!admitted)
+            if (admission != SmtpdServer.Admission.Ok)
             {
-                log.Info("smtpd", _pid, $"warning: Connection concurrency limit exceeded: {_clientLabel}");
+                var what = admission == SmtpdServer.Admission.RateLimit ? "Connection rate" : "Connection concurrency";
+                log.Info("smtpd", _pid, $"warning: {what} limit exceeded: {count} from {_clientLabel} for service smtp");
                 WriteLine($"421 4.7.0 {_s.MyHostname} Error: too many connections from {_clientAddr}");
                 await _output.FlushAsync().ConfigureAwait(false);
                 return;

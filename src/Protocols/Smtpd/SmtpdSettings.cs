@@ -20,6 +20,11 @@ public sealed record SmtpdSettings
     public int JunkCommandLimit { get; init; } = 100;
     public TimeSpan ErrorSleepTime { get; init; } = TimeSpan.FromSeconds(1);
     public int ClientConnectionCountLimit { get; init; } = 50;
+    /// <summary>anvil limits per client and anvil_rate_time_unit (0 = no limit).</summary>
+    public int ClientConnectionRateLimit { get; init; }
+    public int ClientMessageRateLimit { get; init; }
+    public int ClientRecipientRateLimit { get; init; }
+    public TimeSpan AnvilRateTimeUnit { get; init; } = TimeSpan.FromSeconds(60);
     public bool ForbidBareNewline { get; init; } = true;
     public bool DisableVrfy { get; init; } = true;
     /// <summary>always_add_missing_headers: add Message-Id/Date/From to all mail, not only local.</summary>
