@@ -200,6 +200,9 @@ public sealed class MasterConfig
         var accept = new List<string>();
         accept.AddRange(s.MyDestination);
         accept.AddRange(s.RelayDomains);
+        // parent_domain_matches_subdomains includes relay_domains by default: sub.example.com relays too.
+        if (s.Source.GetList("parent_domain_matches_subdomains").Contains("relay_domains"))
+            accept.AddRange(s.RelayDomains.Where(d => !d.StartsWith('.') && !d.Contains(':')).Select(d => "." + d));
         // Virtual alias and mailbox domains are ours to accept too (plain names; table-backed lists
         // arrive with smtpd's restriction lists).
         accept.AddRange(LookupTables.SplitList(s.Source.Get("virtual_alias_domains")).Where(d => !d.Contains(':')));
@@ -218,6 +221,7 @@ public sealed class MasterConfig
             JunkCommandLimit = s.Source.GetInt("smtpd_junk_command_limit"),
             ErrorSleepTime = s.SmtpdErrorSleepTime,
             ClientConnectionCountLimit = s.SmtpdClientConnectionCountLimit,
+            Restrictions = SmtpdRestrictions.Parse(s.Source.Get, s.Source.ConfigDirectory),
             ClientConnectionRateLimit = s.Source.GetInt("smtpd_client_connection_rate_limit"),
             ClientMessageRateLimit = s.Source.GetInt("smtpd_client_message_rate_limit"),
             ClientRecipientRateLimit = s.Source.GetInt("smtpd_client_recipient_rate_limit"),

@@ -215,8 +215,12 @@ public sealed partial class SmtpdSession
             case PathStatus.NeedsSmtpUtf8 when !_msg.SmtpUtf8: return Error(SmtpdReplies.NeedsSmtpUtf8);
         }
         if (address.IsEmpty) return Error(SmtpdReplies.BadRecipient);
+        if (!_s.Restrictions.IsDefault)
+        {
+            if (CheckRestrictions(address) is { } rejected) return rejected;
+        }
         // smtpd_relay_restrictions default: permit_mynetworks, defer_unauth_destination.
-        if (!_clientInMyNetworks && !_s.IsAcceptedDomain(address))
+        else if (!_clientInMyNetworks && !_s.IsAcceptedDomain(address))
         {
             string a = Encoding.UTF8.GetString(address);
             _server.Log.Info("smtpd", _pid, $"NOQUEUE: reject: RCPT from {_clientLabel}: 454 4.7.1 <{a}>: Relay access denied; from=<{_msg.SenderString()}> to=<{a}> proto={(_esmtp ? "ESMTP" : "SMTP")} helo=<{_msg.Helo}>");
@@ -251,6 +255,35 @@ public sealed partial class SmtpdSession
         return true;
     }
 
+    private SmtpdCheckContext? _check;
+
+    /// <summary>smtpd_check: the configured restriction lists for this RCPT (or DATA when address is empty).</summary>
+    private Next? CheckRestrictions(ReadOnlySpan<byte> address)
+    {
+        var ctx = _check ??= new SmtpdCheckContext
+        {
+            Client = _clientIp,
+            ClientLabel = _clientLabel,
+            InMyNetworks = _clientInMyNetworks,
+            IsAuthDestination = a => _s.IsAcceptedDomain(Encoding.UTF8.GetBytes(a)),
+        };
+        ctx.UnauthPipelining = _earlyTalker;
+        ctx.Helo = _msg.Helo;
+        ctx.Sender = _msg.SenderString();
+        ctx.Recipient = Encoding.UTF8.GetString(address);
+        var r = _s.Restrictions;
+        var reply = address.IsEmpty
+            ? SmtpdCheck.Evaluate(ctx, r.Client, r.Helo, r.Sender, r.Data)
+            : SmtpdCheck.Evaluate(ctx, r.Client, r.Helo, r.Sender, r.Relay, r.Recipient);
+        if (reply is null) return null;
+        var stage = address.IsEmpty ? "DATA" : "RCPT";
+        var to = address.IsEmpty ? "" : $" to=<{ctx.Recipient}>";
+        _server.Log.Info("smtpd", _pid, $"NOQUEUE: reject: {stage} from {_clientLabel}: {reply}; from=<{ctx.Sender}>{to} proto={(_esmtp ? "ESMTP" : "SMTP")} helo=<{_msg.Helo}>");
+        WriteLine(reply);
+        _errors++;
+        return HardErrorLimitReached() ? Next.Close : Next.NeedMore;
+    }
+
     private Next Data(ReadOnlySpan<byte> arg)
     {
         _stats.Data.Total++;
@@ -258,6 +291,7 @@ public sealed partial class SmtpdSession
         if (_usedBdat) return Error(SmtpdReplies.DataAfterBdat);
         if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
         if (_msg.RecipientCount == 0) return Error(SmtpdReplies.NeedRcpt);
+        if (_s.Restrictions.Data.Length > 0 && CheckRestrictions(default) is { } rejected) return rejected;
         StartContent();
         _data = new SmtpDataReader(_s.MessageSizeLimit, _s.ForbidBareNewline);
         _phase = Phase.Data;

@@ -80,6 +80,7 @@ public sealed partial class SmtpdSession
                 await _output.FlushAsync().ConfigureAwait(false);
                 return;
             }
+            if (_s.Restrictions.WatchesPipelining) await WatchEarlyTalkerAsync().ConfigureAwait(false);
             _output.Write(_s.Greeting);
             await _output.FlushAsync().ConfigureAwait(false);
             await LoopAsync().ConfigureAwait(false);
@@ -108,6 +109,24 @@ public sealed partial class SmtpdSession
     }
 
     private bool _lostConnection;
+    private bool _earlyTalker;
+
+    /// <summary>
+    /// reject_unauth_pipelining's pre-greeting check: after the "sleep N" of
+    /// smtpd_client_restrictions, a client that already sent something talked
+    /// before the greeting (a spambot trait). Nothing is consumed here.
+    /// </summary>
+    private async Task WatchEarlyTalkerAsync()
+    {
+        var pause = _s.Restrictions.GreetPause;
+        if (pause > TimeSpan.Zero) await Task.Delay(pause).ConfigureAwait(false);
+        if (_input.TryRead(out var early))
+        {
+            _earlyTalker = !early.Buffer.IsEmpty;
+            _input.AdvanceTo(early.Buffer.Start);
+            if (_earlyTalker) _server.Log.Info("smtpd", _pid, $"improper command pipelining after CONNECT from {_clientLabel}");
+        }
+    }
 
     private async Task LoopAsync()
     {

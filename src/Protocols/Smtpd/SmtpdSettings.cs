@@ -20,6 +20,8 @@ public sealed record SmtpdSettings
     public int JunkCommandLimit { get; init; } = 100;
     public TimeSpan ErrorSleepTime { get; init; } = TimeSpan.FromSeconds(1);
     public int ClientConnectionCountLimit { get; init; } = 50;
+    /// <summary>smtpd_*_restrictions, parsed.</summary>
+    public SmtpdRestrictions Restrictions { get; init; } = SmtpdRestrictions.Default;
     /// <summary>anvil limits per client and anvil_rate_time_unit (0 = no limit).</summary>
     public int ClientConnectionRateLimit { get; init; }
     public int ClientMessageRateLimit { get; init; }

@@ -7,15 +7,21 @@ namespace Postfix.Tests.Infrastructure;
 
 public sealed class SmtpTestClient : IAsyncDisposable
 {
-    private readonly TcpClient _tcp = new();
+    private readonly TcpClient _tcp;
     private NetworkStream _stream = null!;
     private readonly byte[] _buf = new byte[65536];
     private readonly StringBuilder _pending = new();
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    public static async Task<SmtpTestClient> ConnectAsync(int port)
+    private SmtpTestClient(System.Net.IPAddress? from)
     {
-        var c = new SmtpTestClient();
+        _tcp = from is null ? new TcpClient() : new TcpClient(new System.Net.IPEndPoint(from, 0));
+    }
+
+    /// <summary>Connects to 127.0.0.1:<paramref name="port"/>, optionally from another loopback source address (e.g. 127.0.0.2).</summary>
+    public static async Task<SmtpTestClient> ConnectAsync(int port, System.Net.IPAddress? from = null)
+    {
+        var c = new SmtpTestClient(from);
         await c._tcp.ConnectAsync("127.0.0.1", port);
         c._stream = c._tcp.GetStream();
         return c;
