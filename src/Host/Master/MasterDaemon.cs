@@ -70,7 +70,7 @@ public sealed class MasterDaemon
         // One cleanup for every message source: the same header fixes and address maps for all.
         var cleanup = new CleanupService(store, log, "smtpd") { Maps = cfg.CleanupMaps };
         var servers = new SmtpdServers();
-        foreach (var l in cfg.Listeners) servers.Add(l.Service, l.EndPoint, new SmtpdServer(l.Smtpd, store, log, cleanup));
+        foreach (var l in cfg.Listeners) servers.Add(l.EndPoint, new SmtpdServer(l.Smtpd, store, log, cleanup));
         var qmqpd = new QmqpdServers();
         foreach (var l in cfg.QmqpdListeners) qmqpd.Add(l.EndPoint, new QmqpdServer(l.Qmqpd, store, log, cleanup.For("qmqpd")));
 
