@@ -58,7 +58,7 @@ public sealed class MasterDaemon
         if (store.RecoveredCount > 0) log.Info("master", $"recovered {store.RecoveredCount} queued messages");
 
         await using var qmgr = new Qmgr(store, log, cfg.Settings.QmgrMessageActiveLimit);
-        var agents = DeliveryAgents.Create(cfg);
+        var agents = DeliveryAgents.Create(cfg, new CleanupService(store, log), log);
         var bounce = new BounceService(store, BounceSettings.From(cfg.Settings), cfg.Settings.MessageSizeLimit);
         qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce.SendAsync, qmgr.Deferred.Add);
         if (cfg.Embedded)

@@ -23,7 +23,7 @@ public sealed class MasterCfTests
         var settings = MailSettings.From(MainCf.Load(null));
         Assert.Equal(["127.0.0.1"], settings.InetInterfaces);
 
-        string[] expected = ["2525", "pickup", "cleanup", "qmgr", "smtp", "relay", "lmtp", "bounce"];
+        string[] expected = ["2525", "pickup", "cleanup", "qmgr", "smtp", "relay", "lmtp", "local", "virtual", "bounce"];
         Assert.Equal(expected, master.Services.Select(s => s.Name));
     }
 
@@ -85,7 +85,7 @@ public sealed class MasterCfTests
     public void MissingMasterCfFallsBackToEmbedded()
     {
         using var dir = new TempConfigDir();
-        Assert.Equal(8, MasterCf.Load(dir.Path).Services.Count);
+        Assert.Equal(10, MasterCf.Load(dir.Path).Services.Count);
     }
 
     [Theory]
