@@ -2,6 +2,7 @@
 // destination key ("mailbox bob", "file 1000 /x", "command ...") is acted
 // on once. duplicate_filter_limit bounds what is remembered; past it,
 // duplicates are no longer suppressed (never wrongly dropped).
+// Keys are built from untrusted addresses; the set is bounded by the limit.
 namespace Postfix.Core.Local;
 
 public sealed class LocalDuplicateFilter(int limit)

@@ -1,6 +1,7 @@
 // Postfix local(8)'s USER_ATTR: whose rights a /file or |command delivery uses
 // and what $home/$shell it sees. Uid 0 means "no user context": such
 // deliveries run with default_privs, never as root.
+// Values come from the passwd file (trusted system data).
 namespace Postfix.Core.Local;
 
 public readonly record struct LocalUser(int Uid, int Gid, string? Home, string? Shell, string? Logname)

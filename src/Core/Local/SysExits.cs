@@ -1,6 +1,7 @@
 // <sysexits.h> exit codes as Postfix maps them (global/sys_exits.c): the
 // enhanced status and text for a command's exit status; EX_TEMPFAIL and
 // EX_OSERR are soft (deferred), the rest hard (bounced).
+// Input: a child process exit status (any int; unknown codes have no entry).
 namespace Postfix.Core.Local;
 
 public static class SysExits

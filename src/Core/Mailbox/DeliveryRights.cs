@@ -1,8 +1,8 @@
 // Whose rights a mailbox, maildir or /file delivery uses (Postfix local(8)
 // "DELIVERY RIGHTS", virtual(8) "MAILBOX OWNERSHIP"): a uid/gid pair that the
 // file operations assume while they run. Only root can change identity; any
-// other process delivers as itself and the pair is ignored, as the brief for
-// unprivileged test runs asks. Values come from passwd data or trusted maps.
+// other process delivers as itself and the pair is ignored (so the agents and
+// their tests also run unprivileged). Values come from passwd data or trusted maps.
 namespace Postfix.Core.Mailbox;
 
 public readonly record struct DeliveryRights(int Uid, int Gid)

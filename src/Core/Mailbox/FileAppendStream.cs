@@ -2,6 +2,7 @@
 // start position, with its own bounded buffer. Unlike FileStream it never
 // writes buffered bytes on its own (no flush on dispose), so after an error
 // the caller can truncate the file back and be sure nothing lands after it.
+// Bytes written are untrusted message content, copied verbatim.
 using Microsoft.Win32.SafeHandles;
 
 namespace Postfix.Core.Mailbox;

@@ -1,4 +1,5 @@
 // The envelope facts mail_copy() writes in front of a delivered message.
+// Addresses are untrusted envelope data; MailCopy quotes them, never interprets them.
 namespace Postfix.Core.Mailbox;
 
 /// <param name="Sender">Envelope sender; empty for the null sender (MAILER-DAEMON in the From_ line).</param>

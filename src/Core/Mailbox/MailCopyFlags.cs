@@ -1,5 +1,6 @@
 // What mail_copy() adds around a message when it leaves the queue for a
 // mailbox, maildir, file or command (Postfix global/mail_copy.h MAIL_COPY_*).
+// Compiled-in choices; no external input.
 namespace Postfix.Core.Mailbox;
 
 [Flags]

@@ -1,6 +1,7 @@
 // How one UNIX mailbox append is done: as whom, whose ownership it checks or
 // sets, how it locks, and how large the file may become (local(8) mailbox and
 // /file deliveries, virtual(8) mailboxes).
+// Built from trusted configuration and passwd data.
 namespace Postfix.Core.Mailbox;
 
 public sealed record MboxOptions

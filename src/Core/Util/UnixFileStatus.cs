@@ -1,4 +1,5 @@
 // A file's type, mode, owner and link count as statx(2) reports them (see UnixFile).
+// Kernel-reported facts; no external input.
 namespace Postfix.Core.Util;
 
 /// <summary>What statx(2) says about a file.</summary>

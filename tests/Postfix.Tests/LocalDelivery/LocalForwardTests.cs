@@ -84,6 +84,27 @@ public sealed class LocalForwardTests : IDisposable
     }
 
     [Fact]
+    public async Task DotForwardHomeRelativeFileIsWrittenAsTheUser()
+    {
+        _bed.WriteUserFile("alice", ".forward", "~/saved\n");
+        var report = await _bed.SendAsync("", Body, "alice@mx.test");
+        var saved = Path.Combine(_bed.Home("alice"), "saved");
+        Assert.Equal($"alice@mx.test Sent 2.0.0 (delivered to file: {saved})", Summary(report));
+        Assert.StartsWith("From sender@example.org  ", File.ReadAllText(saved));
+        if (UnixFile.IsRoot) { Assert.Equal(0, UnixFile.LStat(saved, out var st)); Assert.Equal((uint)_bed.User("alice").Uid, st.Uid); }
+    }
+
+    [Fact]
+    public async Task MailboxCommandReplacesMailboxDelivery()
+    {
+        var report = await _bed.SendAsync("mailbox_command = cat > \"$HOME/mbox-cmd.txt\"", Body, "carol@mx.test");
+        Assert.Equal("carol@mx.test Sent 2.0.0 (delivered to command: cat > \"$HOME/mbox-cmd.txt\")", Summary(report));
+        var text = File.ReadAllText(Path.Combine(_bed.Home("carol"), "mbox-cmd.txt"));
+        Assert.Matches("^From sender@example\\.org  .*\nReturn-Path: <sender@example\\.org>\nX-Original-To: carol@mx\\.test\nDelivered-To: carol@mx\\.test\n", text);
+        Assert.False(File.Exists(Path.Combine(_bed.Spool, "carol")));
+    }
+
+    [Fact]
     public async Task ForwardPathCanBeSwitchedOff()
     {
         _bed.WriteUserFile("alice", ".forward", "friend@example.net\n");
