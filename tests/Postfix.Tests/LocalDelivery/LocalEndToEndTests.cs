@@ -117,4 +117,14 @@ public sealed class LocalEndToEndTests
             Assert.Equal((uint)bed.User("carol").Uid, st.Uid); // the command ran as carol
         }
     }
+
+    [Fact]
+    public async Task CheckAndStartRefuseAMissingAliasTable()
+    {
+        await using var mta = MtaInstance.Prepare("alias_maps = texthash:/nonexistent/aliases");
+        var r = await mta.PostfixAsync("check");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("alias_maps", r.Stderr);
+        Assert.Contains("/nonexistent/aliases", r.Stderr);
+    }
 }
