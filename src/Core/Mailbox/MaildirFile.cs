@@ -21,6 +21,7 @@ public static class MaildirFile
     public static MailboxResult Deliver(string maildir, ReadOnlySpan<byte> content, MailCopyFlags flags,
         in MailCopyEnvelope envelope, DeliveryRights rights, long sizeLimit, string hostname)
     {
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("Maildir delivery needs a POSIX file system");
         string dir = maildir.TrimEnd('/');
         using var id = FilesystemIdentity.Assume(rights);
         string tmpDir = Path.Combine(dir, "tmp"), newDir = Path.Combine(dir, "new");

@@ -9,6 +9,7 @@ using Xunit;
 
 namespace Postfix.Tests.LocalDelivery;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class LocalAliasTests : IDisposable
 {
     private readonly LocalTestBed _bed = new();

@@ -13,6 +13,7 @@ using Xunit;
 
 namespace Postfix.Tests.LocalDelivery;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class LocalEndToEndTests
 {
     private const string Domain = "mx.test.example"; // the fixture's myhostname, in mydestination

@@ -8,6 +8,7 @@ using Xunit;
 
 namespace Postfix.Tests.LocalDelivery;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class LocalForwardTests : IDisposable
 {
     private readonly LocalTestBed _bed = new();

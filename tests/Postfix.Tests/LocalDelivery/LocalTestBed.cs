@@ -17,6 +17,7 @@ using Postfix.Core.Util;
 
 namespace Postfix.Tests.LocalDelivery;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class LocalTestBed : IDisposable
 {
     public const string Host = "mx.test";

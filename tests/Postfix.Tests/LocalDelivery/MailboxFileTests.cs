@@ -10,6 +10,7 @@ using Xunit;
 
 namespace Postfix.Tests.LocalDelivery;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class MailboxFileTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mbox-test-").FullName;

@@ -14,6 +14,7 @@ using Xunit;
 
 namespace Postfix.Tests.VirtualDelivery;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class VirtualDeliveryTests : IDisposable
 {
     private readonly string _base = Directory.CreateTempSubdirectory("virtual-test-").FullName;

@@ -9,6 +9,7 @@ using Xunit;
 
 namespace Postfix.Tests.VirtualDelivery;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class VirtualDovecotTests
 {
     private const string Alice = "alice@virt.test";
