@@ -16,6 +16,8 @@ public static class DefaultMasterCf
         smtp      unix  -       -       n       -       -       smtp
         relay     unix  -       -       n       -       -       smtp
         lmtp      unix  -       -       n       -       -       lmtp
+        local     unix  -       n       n       -       -       local
+        virtual   unix  -       n       n       -       -       virtual
         bounce    unix  -       -       n       -       0       bounce
         error     unix  -       -       n       -       -       error
         retry     unix  -       -       n       -       -       error

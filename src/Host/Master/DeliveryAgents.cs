@@ -1,16 +1,22 @@
 // Binds master.cf's delivery services (Postfix: "smtp unix - - n - - smtp",
-// "relay ... smtp", "lmtp ... lmtp") to delivery-agent instances, by
-// transport name, for qmgr. Per-service -o overrides apply to that agent.
+// "relay ... smtp", "lmtp ... lmtp", "local ... local", "virtual ... virtual")
+// to delivery-agent instances, by transport name, for qmgr. Per-service -o
+// overrides apply to that agent.
 using System.Net;
+using Postfix.Core.Cleanup;
 using Postfix.Core.Config;
 using Postfix.Core.Delivery;
+using Postfix.Core.Local;
+using Postfix.Core.Logging;
+using Postfix.Core.Virtual;
 using Postfix.Protocols.Smtp;
 
 namespace Postfix.Host.Master;
 
 public static class DeliveryAgents
 {
-    public static IReadOnlyDictionary<string, IDeliveryAgent> Create(MasterConfig cfg)
+    /// <summary>The agents by service name; <paramref name="cleanup"/> is where local(8) forwards mail.</summary>
+    public static IReadOnlyDictionary<string, IDeliveryAgent> Create(MasterConfig cfg, CleanupService cleanup, Maillog log)
     {
         var agents = new Dictionary<string, IDeliveryAgent>(StringComparer.Ordinal);
         foreach (var svc in cfg.Master.Services)
@@ -21,9 +27,15 @@ public static class DeliveryAgents
                 agents[svc.Name] = new ErrorDeliveryAgent(retry: svc.Name == "retry");
                 continue;
             }
-            if (svc.Type != MasterServiceType.Unix || svc.Command is not ("smtp" or "lmtp")) continue;
+            if (svc.Type != MasterServiceType.Unix || svc.Command is not ("smtp" or "lmtp" or "local" or "virtual")) continue;
             var main = svc.Overrides.Count > 0 ? cfg.Main.WithOverrides(svc.Overrides) : cfg.Main;
-            agents[svc.Name] = new SmtpDeliveryAgent(ClientSettings(MailSettings.From(main), main, lmtp: svc.Command == "lmtp"));
+            var settings = svc.Overrides.Count > 0 ? MailSettings.From(main) : cfg.Settings;
+            agents[svc.Name] = svc.Command switch
+            {
+                "local" => new LocalDeliveryAgent(LocalSettings.From(main, settings), cleanup, cfg.Resolver.Resolve, log),
+                "virtual" => new VirtualDeliveryAgent(VirtualSettings.From(main, settings), log),
+                _ => new SmtpDeliveryAgent(ClientSettings(settings, main, lmtp: svc.Command == "lmtp")),
+            };
         }
         return agents;
     }

@@ -6,9 +6,11 @@ using System.Net;
 using System.Net.Sockets;
 using Postfix.Core.Cleanup;
 using Postfix.Core.Config;
+using Postfix.Core.Local;
 using Postfix.Core.Pickup;
 using Postfix.Core.Rewrite;
 using Postfix.Core.Tables;
+using Postfix.Core.Virtual;
 using Postfix.Protocols.Qmqpd;
 using Postfix.Protocols.Smtpd;
 using Postfix.Queue.Qmgr;
@@ -137,7 +139,22 @@ public sealed class MasterConfig
         var cfg = new MasterConfig { Main = main, Master = master, Settings = settings, Listeners = listeners, QmqpdListeners = qmqpd };
         _ = cfg.Resolver;    // opens transport_maps and domain tables: a missing or malformed table
         _ = cfg.CleanupMaps; // is a config error now (start, reload, check), not at first mail
+        ValidateFinalDelivery(main, master, settings);
         return cfg;
+    }
+
+    // local(8) and virtual(8) open alias_maps, local_recipient_maps and virtual_*_maps: a missing
+    // table or a bad value is reported by start, reload and check, not at the first delivery.
+    private static void ValidateFinalDelivery(MainCf main, MasterCf master, MailSettings settings)
+    {
+        foreach (var svc in master.Services)
+        {
+            if (svc.Type != MasterServiceType.Unix || svc.Command is not ("local" or "virtual")) continue;
+            var m = svc.Overrides.Count > 0 ? main.WithOverrides(svc.Overrides) : main;
+            var s = svc.Overrides.Count > 0 ? MailSettings.From(m) : settings;
+            if (svc.Command == "local") _ = LocalSettings.From(m, s);
+            else _ = VirtualSettings.From(m, s);
+        }
     }
 
     private static IEnumerable<IPAddress> ResolveInterface(string name, IReadOnlyList<string> protocols)

@@ -61,14 +61,15 @@ public sealed class MasterDaemon
         // Before the daemons, so what they count from their first event on is seen.
         await using var metrics = await MetricsEndpoint.StartAsync(cfg.Main.Get(MetricsEndpoint.Parameter), store.Count, log);
 
+        // One cleanup for every message source: the same header fixes and address maps for all
+        // (local(8) forwards re-enter it too, as in Postfix).
+        var cleanup = new CleanupService(store, log, "smtpd") { Maps = cfg.CleanupMaps };
         await using var qmgr = new Qmgr(store, log, cfg.Settings.QmgrMessageActiveLimit);
-        var agents = DeliveryAgents.Create(cfg);
+        var agents = DeliveryAgents.Create(cfg, cleanup.For("local"), log);
         var bounce = new BounceService(store, BounceSettings.From(cfg.Settings), cfg.Settings.MessageSizeLimit);
         qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce.SendAsync, qmgr.Deferred.Add);
         if (cfg.Embedded)
             log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
-        // One cleanup for every message source: the same header fixes and address maps for all.
-        var cleanup = new CleanupService(store, log, "smtpd") { Maps = cfg.CleanupMaps };
         var servers = new SmtpdServers();
         foreach (var l in cfg.Listeners) servers.Add(l.EndPoint, new SmtpdServer(l.Smtpd, store, log, cleanup));
         var qmqpd = new QmqpdServers();

@@ -186,7 +186,7 @@ public sealed class QmgrScheduler : IDeliveryScheduler
         foreach (var r in report.Results)
         {
             string status = r.Status switch { DeliveryStatus.Sent => "sent", DeliveryStatus.Bounced => "bounced", _ => "deferred" };
-            _log.Info(daemon, $"{m.Id}: to=<{r.Recipient.Address}>, relay={report.Relay}, delay={F(total)}, delays={F(a)}/{F(b)}/{F(c)}/{F(d)}, dsn={r.Dsn}, status={status} ({r.Diagnostic})");
+            _log.Info(daemon, $"{m.Id}: to=<{r.Recipient.Address}>{OrigTo(e, r)}, relay={report.Relay}, delay={F(total)}, delays={F(a)}/{F(b)}/{F(c)}/{F(d)}, dsn={r.Dsn}, status={status} ({r.Diagnostic})");
             switch (r.Status)
             {
                 case DeliveryStatus.Sent:
@@ -207,6 +207,16 @@ public sealed class QmgrScheduler : IDeliveryScheduler
             }
         }
         if (job.CompleteOne()) await FinishAsync(job).ConfigureAwait(false);
+    }
+
+    /// <summary>Postfix's ", orig_to=<...>" when an agent reports a destination other than the
+    /// queued recipient (local(8) alias and .forward expansion).</summary>
+    private static string OrigTo(QmgrEntry e, RecipientResult r)
+    {
+        foreach (var q in e.Recipients)
+            if (q.Index == r.Recipient.Index)
+                return q.Address == r.Recipient.Address ? "" : $", orig_to=<{q.Address}>";
+        return "";
     }
 
     private async Task FinishAsync(QmgrMessage job)

@@ -25,7 +25,7 @@ public sealed class MasterCfTests
         var settings = MailSettings.From(MainCf.Load(null));
         Assert.Equal(["127.0.0.1"], settings.InetInterfaces);
 
-        string[] expected = ["2525", "pickup", "cleanup", "qmgr", "smtp", "relay", "lmtp", "bounce", "error", "retry"];
+        string[] expected = ["2525", "pickup", "cleanup", "qmgr", "smtp", "relay", "lmtp", "local", "virtual", "bounce", "error", "retry"];
         Assert.Equal(expected, master.Services.Select(s => s.Name));
     }
 

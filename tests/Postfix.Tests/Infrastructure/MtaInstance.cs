@@ -50,8 +50,13 @@ public sealed class MtaInstance : IAsyncDisposable
             queue_directory = {mta.QueueDir}
             maillog_file = {mta.MaillogPath}
             inet_interfaces = 127.0.0.1
-            # no delivery off this host unless a test routes mail to a local sink
-            defer_transports = smtp, relay
+            # no delivery off this host unless a test routes mail to a local sink, and no
+            # local(8) delivery unless a test asks for it (mail to local users stays queued)
+            defer_transports = smtp, relay, local
+            # when a test enables local(8), it stays inside the test directory: its own
+            # (empty) passwd file and spool, never the machine's users or /var/mail
+            local_passwd_file = {Path.Combine(dir, "passwd")}
+            mail_spool_directory = {Path.Combine(dir, "mail")}
             # no metrics endpoint (tests run MTAs in parallel) unless a test sets one
             metrics_endpoint =
             {mainCfExtra}

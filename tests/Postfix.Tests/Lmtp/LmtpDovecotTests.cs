@@ -18,7 +18,7 @@ public sealed class LmtpDovecotTests
 
     // Every recipient domain goes to Dovecot; "inet:host:port" is lmtp(8)'s destination syntax.
     private static Task<MtaInstance> StartMtaAsync(Dovecot dovecot) => MtaInstance.StartAsync($"""
-        defer_transports =
+        defer_transports = local
         default_transport = lmtp:inet:127.0.0.1:{dovecot.Port}
         """);
 

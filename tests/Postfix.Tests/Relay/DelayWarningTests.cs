@@ -12,7 +12,7 @@ public sealed class DelayWarningTests
     {
         await using var sink = await SmtpSink.StartAsync("127.0.0.1", 0, "-r", "RCPT");
         await using var mta = await MtaInstance.StartAsync($"""
-            defer_transports =
+            defer_transports = local
             relayhost = [127.0.0.1]:{sink.Port}
             delay_warning_time = 1s
             minimal_backoff_time = 1s

@@ -51,7 +51,7 @@ public sealed class RelayTests
     {
         await using var sink = await SmtpSink.StartAsync("127.0.0.1", 0, "-f", "RCPT");
         await using var mta = await MtaInstance.StartAsync($"""
-            defer_transports =
+            defer_transports = local
             relayhost = [127.0.0.1]:{sink.Port}
             """);
         string id;
@@ -60,7 +60,7 @@ public sealed class RelayTests
             await c.ReadReplyAsync();
             await c.SendAsync("EHLO client.test\r\n");
             await c.ReadReplyAsync();
-            // The sender is local (mydestination), so the notice stays here where the test can read it.
+            // The sender is local (mydestination) and local(8) is deferred, so the notice stays here where the test can read it.
             await c.SendAsync("MAIL FROM:<alice@mx.test.example> ENVID=env123\r\n");
             await c.ReadReplyAsync();
             id = await SendRcptDataAsync(c, "nobody@example.net", "Subject: will bounce\r\n\r\nbody\r\n");
@@ -72,7 +72,7 @@ public sealed class RelayTests
         Assert.Matches($@"postfix/qmgr\[\d+\]: {id}: removed", log);
 
         await mta.StopAsync();
-        // Read the notice from the queue (local delivery is not there yet, so it waits deferred).
+        // Read the notice from the queue (defer_transports = local: it waits deferred).
         await using var store = await Postfix.Queue.Store.QueueStore.OpenAsync(mta.QueueDir, 10_240_000);
         var notices = new List<Postfix.Core.Queue.QueuedMessage>();
         foreach (var e in store.Entries) notices.Add((await store.ReadAsync(e))!);
