@@ -25,6 +25,7 @@ public static class Program
           postcat [-b] [-e] [-h] -q ID ...  show queued messages (body, envelope, header)
           postconf [-n | -d] [name ...]  show parameters
           postconf -e name=value ... | -X name ... | -# name ...  edit main.cf
+          postmap [-fiprsvw] [-q key|-] [-d key|-] [type:]file ...  build/query lookup tables
         """;
 
     public static async Task<int> Main(string[] args)
@@ -80,6 +81,7 @@ public static class Program
             "postsuper" => await PostsuperCommand.RunAsync(rest, configDir, Console.In, stderr),
             "postcat" => await PostcatCommand.RunAsync(rest, configDir, stdout, stderr),
             "postconf" => PostconfCommand.Run(rest, configDir, stdout, stderr),
+            "postmap" => PostmapCommand.Run(rest, configDir, Console.OpenStandardInput(), stdout, stderr),
             _ => throw new UsageException($"unknown command: '{verb}'"),
         };
     }

@@ -69,7 +69,7 @@ public sealed class HashTable : ILookupTable
         return new HashTable(name, image, layout, (options ?? TableOptions.Default).Fold);
     }
 
-    public bool TryLookup(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    public bool TryLookup(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
         if (_fold == KeyFoldMode.None) return Find(key, out value);
         if (key.Length <= TableKeyFold.StackLimit)
@@ -82,7 +82,7 @@ public sealed class HashTable : ILookupTable
         return FindLongKey(key, out value);
     }
 
-    private bool FindLongKey(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    private bool FindLongKey(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
         byte[] folded = System.Buffers.ArrayPool<byte>.Shared.Rent(TableKeyFold.MaxFoldedLength(key.Length));
         try

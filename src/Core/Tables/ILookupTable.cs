@@ -22,12 +22,13 @@ public interface ILookupTable
     /// Looks up a UTF-8 key. On a hit <paramref name="value"/> is the UTF-8 result. It is valid
     /// until the next lookup in this table on this thread (Postfix's rule for dict results);
     /// tables over immutable data (hash:, texthash:, inline:, static:) in fact return memory that
-    /// lives as long as the table. Allocates nothing for hash: and friends.
+    /// lives as long as the table. The value never points into the key. Allocates nothing for
+    /// hash: and friends.
     /// </summary>
     /// <exception cref="TableLookupException">The table could not answer (Postfix's
     /// DICT_ERR_RETRY, e.g. a regular expression ran past its time limit): the caller defers the
     /// mail; it must not take this as "not found".</exception>
-    bool TryLookup(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
+    bool TryLookup(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
 
     /// <summary>String form of <see cref="TryLookup"/> for callers off the hot path.</summary>
     string? Lookup(string key)

@@ -12,7 +12,7 @@ public sealed class LookupTableList(ILookupTable[] tables)
 
     /// <summary>First hit in list order. <paramref name="partial"/>: the key is derived from an
     /// address (not the whole of it) and is not offered to pattern tables.</summary>
-    public bool TryFind(ReadOnlySpan<byte> key, bool partial, out ReadOnlySpan<byte> value)
+    public bool TryFind(scoped ReadOnlySpan<byte> key, bool partial, out ReadOnlySpan<byte> value)
     {
         foreach (var table in tables)
         {

@@ -36,7 +36,7 @@ public sealed class RegexpTable : ILookupTable
     /// <summary>Number of rules (match, if and endif).</summary>
     public int RuleCount => _rules.Length;
 
-    public bool TryLookup(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    public bool TryLookup(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
         const int StackLimit = 256;
         char[]? rented = null;

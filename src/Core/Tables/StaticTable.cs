@@ -9,7 +9,7 @@ public sealed class StaticTable(string value) : ILookupTable
 
     public string Name => "static:" + value;
 
-    public bool TryLookup(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> result)
+    public bool TryLookup(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> result)
     {
         result = _utf8;
         return true;

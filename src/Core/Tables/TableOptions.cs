@@ -22,6 +22,9 @@ public sealed record TableOptions
     /// <summary>Receives warnings (duplicate entries, malformed source lines that Postfix skips).</summary>
     public Action<string>? Warn { get; init; }
 
+    /// <summary>A key folded as tables opened with these options fold it.</summary>
+    public string FoldKey(string key) => TableKeyFold.FoldString(Fold, key);
+
     public KeyFoldMode Fold => !FoldCase ? KeyFoldMode.None : Utf8 ? KeyFoldMode.Utf8 : KeyFoldMode.Ascii;
 
     /// <summary>smtputf8_enable's default: "yes" from compatibility_level 1 on (man 5 postconf).</summary>

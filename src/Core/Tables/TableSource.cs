@@ -10,7 +10,7 @@ using System.Text.Unicode;
 
 namespace Postfix.Core.Tables;
 
-internal static class TableSource
+public static class TableSource
 {
     public enum Flavor
     {
