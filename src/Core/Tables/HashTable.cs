@@ -69,6 +69,8 @@ public sealed class HashTable : ILookupTable
         return new HashTable(name, image, layout, (options ?? TableOptions.Default).Fold);
     }
 
+    public string? Lookup(string key) => ILookupTable.LookupString(this, key);
+
     public bool TryLookup(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
         if (_fold == KeyFoldMode.None) return Find(key, out value);

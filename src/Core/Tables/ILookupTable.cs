@@ -31,7 +31,10 @@ public interface ILookupTable
     bool TryLookup(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
 
     /// <summary>String form of <see cref="TryLookup"/> for callers off the hot path.</summary>
-    string? Lookup(string key)
+    string? Lookup(string key) => LookupString(this, key);
+
+    /// <summary>The string lookup over <see cref="TryLookup"/> (UTF-8 both ways), for implementations to reuse.</summary>
+    public static string? LookupString(ILookupTable table, string key)
     {
         const int StackLimit = 256;
         int max = Encoding.UTF8.GetMaxByteCount(key.Length);
@@ -40,7 +43,7 @@ public interface ILookupTable
         try
         {
             int n = Encoding.UTF8.GetBytes(key, buffer);
-            return TryLookup(buffer[..n], out var value) ? Encoding.UTF8.GetString(value) : null;
+            return table.TryLookup(buffer[..n], out var value) ? Encoding.UTF8.GetString(value) : null;
         }
         finally
         {
