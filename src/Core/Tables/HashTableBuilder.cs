@@ -2,7 +2,8 @@
 // file, and the in-memory texthash: and inline: tables. Keys are folded here as the table will
 // fold lookups; duplicates follow DuplicatePolicy and the caller words the warning. Writing is
 // atomic: a temporary file in the same directory, fsync, rename over FILE.db, so a daemon
-// (re)opening the table sees the old or the new one, never half of one. Input: parsed table
+// (re)opening the table sees the old or the new one, never half of one (the directory itself is
+// not fsynced: .NET cannot open a directory). Input: parsed table
 // source (trusted); sizes are checked against the format's 2 GiB limit.
 using System.Buffers.Binary;
 using Postfix.Core.Config;

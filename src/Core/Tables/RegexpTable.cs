@@ -15,7 +15,9 @@ namespace Postfix.Core.Tables;
 
 public sealed class RegexpTable : ILookupTable
 {
-    [ThreadStatic] private static byte[]? t_result;
+    // Substituted results: one buffer per table and thread, so a result stays valid until the
+    // next lookup in this table on this thread (ILookupTable's contract).
+    private readonly ThreadLocal<byte[]> _result = new(() => new byte[256]);
 
     private readonly RegexpRule[] _rules;
     private readonly string _mapType;
@@ -89,9 +91,9 @@ public sealed class RegexpTable : ILookupTable
                 value = literal;
                 return true;
             }
-            var buffer = t_result ??= new byte[256];
+            var buffer = _result.Value!;
             int length = replacement.Expand(match!, ref buffer);
-            t_result = buffer;
+            _result.Value = buffer;
             value = buffer.AsSpan(0, length);
             return true;
         }

@@ -1,6 +1,8 @@
 // How a lookup table is opened: case folding (postmap -f, smtputf8_enable via
 // compatibility_level), the time limit for one regular expression match, and where warnings go
 // (postmap: stderr; daemons: none yet). Trusted: built from main.cf and command-line flags.
+using Postfix.Core.Config;
+
 namespace Postfix.Core.Tables;
 
 public sealed record TableOptions
@@ -26,6 +28,10 @@ public sealed record TableOptions
     public string FoldKey(string key) => TableKeyFold.FoldString(Fold, key);
 
     public KeyFoldMode Fold => !FoldCase ? KeyFoldMode.None : Utf8 ? KeyFoldMode.Utf8 : KeyFoldMode.Ascii;
+
+    /// <summary>The options main.cf implies (Unicode folding per compatibility_level), as the
+    /// daemons and postmap must agree on how keys were folded.</summary>
+    public static TableOptions FromMainCf(MainCf main) => new() { Utf8 = Utf8ForCompatibilityLevel(main.Get("compatibility_level")) };
 
     /// <summary>smtputf8_enable's default: "yes" from compatibility_level 1 on (man 5 postconf).</summary>
     public static bool Utf8ForCompatibilityLevel(string level)

@@ -24,10 +24,11 @@ public static class PostmapCommand
         try
         {
             var main = MainCf.Load(o.ConfigDir);
-            var options = new TableOptions
+            var fromMain = TableOptions.FromMainCf(main);
+            var options = fromMain with
             {
                 FoldCase = !o.NoFold,
-                Utf8 = !o.NoUtf8 && TableOptions.Utf8ForCompatibilityLevel(main.Get("compatibility_level")),
+                Utf8 = fromMain.Utf8 && !o.NoUtf8,
                 Warn = message => stderr.WriteLine($"postmap: warning: {message}"),
             };
             var maps = o.Maps.Select(m => Split(m, main.Get("default_database_type"))).ToList();

@@ -50,7 +50,7 @@ public sealed class MasterConfig
 
     public TrivialRewriteResolver Resolver => new(Settings.MyDestination, Settings.RelayDomains, Settings.Relayhost,
         Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"),
-        LookupTables.OpenList(Main.Get("transport_maps"), Main.ConfigDirectory));
+        LookupTables.OpenList(Main.Get("transport_maps"), Main.ConfigDirectory, TableOptions.FromMainCf(Main)));
 
     public static MasterConfig Load(string? configDir)
     {

@@ -82,6 +82,18 @@ public sealed class RegexpTableTests
     }
 
     [Fact]
+    public void ASubstitutedResultSurvivesALookupInAnotherTable()
+    {
+        using var dir = new TableTestDir();
+        var one = dir.Open("regexp", "one", "/^(.*)$/ one:$1\n");
+        var two = dir.Open("regexp", "two", "/^(.*)$/ two:$1\n");
+        Assert.True(one.TryLookup("a"u8, out var first));
+        Assert.True(two.TryLookup("b"u8, out var second));
+        Assert.Equal("one:a"u8.ToArray(), first.ToArray());
+        Assert.Equal("two:b"u8.ToArray(), second.ToArray());
+    }
+
+    [Fact]
     public void LegacySecondPatternMustAlsoHold()
     {
         using var dir = new TableTestDir();
