@@ -2,9 +2,11 @@
 // pattern means what it means to Postfix: POSIX [:classes:], \Q...\E, \h \v \R, \x{...}, ASCII
 // \d \w \s (PCRE2 without UCP), possessive quantifiers (as atomic groups), the "U" (ungreedy) and
 // "E" (dollar end only) and "A" (anchored) flags, and named groups numbered in order as PCRE
-// does (.NET would number them after the unnamed ones, breaking $N). Constructs .NET lacks
-// (\K, recursion, (?U) inline) stay as written and fail to compile: a clear error at open, not
-// a silent mismatch. Input: a pattern from the admin's table (trusted).
+// does (.NET would number them after the unnamed ones, breaking $N). The pattern arrives in
+// byte-char form (PatternBytes), as Postfix's PCRE2 runs without UTF; \x escapes name bytes.
+// Not reproduced: \p{..} for bytes 0x80-0xFF (PCRE2 reads them as Latin-1). Constructs .NET
+// lacks (\K, recursion, (?U) inline) stay as written and fail to compile: a clear error at
+// open, not a silent mismatch. Input: a pattern from the admin's table (trusted).
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -181,12 +183,15 @@ internal static class PcreRegexTranslator
                 var (name, after) = Name(p, i + 3, close);
                 sb.Append(int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? $@"\k<{n}>" : BackReference(name, names));
                 return after;
-            case 'x' when i + 2 < p.Length && p[i + 2] == '{':
-                int brace = p.IndexOf('}', i + 3);
-                if (brace < 0 || !int.TryParse(p.AsSpan(i + 3, brace - i - 3), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int cp) || cp > 0x10FFFF)
-                    throw new ArgumentException(@"bad \x{...} escape");
-                sb.Append(Regex.Escape(char.ConvertFromUtf32(cp)));
-                return brace + 1;
+            case 'x':
+                int next = HexEscape(p, i, out char hex);
+                sb.Append(Regex.Escape(hex.ToString()));
+                return next;
+            case 'p' or 'P':
+                int end = i + 2 < p.Length && p[i + 2] == '{' ? p.IndexOf('}', i + 2) : i + 2;
+                if (end < 0 || end >= p.Length) throw new ArgumentException(@"malformed \p or \P sequence");
+                sb.Append(p, i, end - i + 1);
+                return end + 1;
             case 'K':
                 throw new ArgumentException(@"\K is not supported by this pcre: implementation");
         }
@@ -206,6 +211,32 @@ internal static class PcreRegexTranslator
             _ => "\\" + d,
         });
         return i + 2;
+    }
+
+    // \xHH or \x{H...} at i: a byte (PCRE2 without UTF), in byte-char form (PatternBytes).
+    private static int HexEscape(string p, int i, out char c)
+    {
+        int start, end, next;
+        if (i + 2 < p.Length && p[i + 2] == '{')
+        {
+            start = i + 3;
+            end = p.IndexOf('}', start);
+            if (end < 0) throw new ArgumentException(@"missing } after \x{");
+            next = end + 1;
+        }
+        else
+        {
+            start = i + 2;
+            end = start;
+            while (end < p.Length && end < start + 2 && char.IsAsciiHexDigit(p[end])) end++;
+            next = end;
+        }
+        int value = 0;
+        if (end > start && !int.TryParse(p.AsSpan(start, end - start), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out value))
+            throw new ArgumentException(@"bad \x escape");
+        if (value > 0xFF) throw new ArgumentException(@"character code point value in \x{} is too large (pcre: tables match bytes)");
+        c = PatternBytes.ToChar((byte)value);
+        return next;
     }
 
     private const string HorizontalSpace = @"[\t \u00A0\u1680\u180E\u2000-\u200A\u202F\u205F\u3000]";
@@ -235,6 +266,12 @@ internal static class PcreRegexTranslator
                 continue;
             }
             if (c == '[') { sb.Append(@"\["); j++; continue; }
+            if (c == '\\' && j + 1 < p.Length && p[j + 1] == 'x')
+            {
+                j = HexEscape(p, j, out char hex);
+                sb.Append(PosixRegexTranslator.ClassChar(hex));
+                continue;
+            }
             if (c == '\\' && j + 1 < p.Length)
             {
                 char d = p[j + 1];

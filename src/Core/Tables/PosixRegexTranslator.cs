@@ -2,9 +2,11 @@
 // default, basic syntax when the "x" flag toggles it off; GNU extensions \< \> \` \' \w \s \b)
 // into .NET syntax with the same meaning: bracket expressions keep backslash literal and know
 // [:class:] names; "." and "$" follow REG_NEWLINE (the "m" flag) explicitly, so no .NET option
-// changes them. Not reproduced: POSIX leftmost-longest alternation (.NET takes the first
-// alternative that matches), collating elements beyond single characters. Input: a pattern from
-// the admin's table (trusted); errors become ArgumentException with a reason.
+// changes them; {,n} means {0,n} and an escaped letter without a meaning matches nothing under
+// REG_ICASE, as with glibc. The pattern arrives in byte-char form (PatternBytes). Not
+// reproduced: POSIX leftmost-longest alternation (.NET takes the first alternative that
+// matches), collating elements beyond single characters. Input: a pattern from the admin's
+// table (trusted); errors become ArgumentException with a reason.
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -12,7 +14,7 @@ namespace Postfix.Core.Tables;
 
 internal static class PosixRegexTranslator
 {
-    public static string Translate(string pattern, bool extended, bool newlineSensitive)
+    public static string Translate(string pattern, bool extended, bool newlineSensitive, bool ignoreCase = true)
     {
         var sb = new StringBuilder(pattern.Length + 16);
         bool atStart = true; // BRE: '*' is literal and '^' an anchor only here
@@ -40,6 +42,8 @@ internal static class PosixRegexTranslator
                     '\'' => @"\z",
                     'w' or 'W' or 's' or 'S' or 'b' or 'B' => "\\" + d,
                     >= '1' and <= '9' => "\\" + d,
+                    // glibc quirk: with REG_ICASE an escaped letter without a meaning (\d, \q) matches nothing
+                    _ when char.IsAsciiLetter(d) && ignoreCase => "(?!)",
                     _ => Regex.Escape(d.ToString()),
                 });
                 continue;
@@ -72,7 +76,8 @@ internal static class PosixRegexTranslator
                     atStart = true;
                     break;
                 case '{' when extended:
-                    sb.Append(IsInterval(pattern, i) ? "{" : @"\{");
+                    if (!IsInterval(pattern, i)) throw new ArgumentException("Unmatched \\{ or invalid interval");
+                    sb.Append(pattern[i] == ',' ? "{0" : "{"); // glibc takes {,n} as {0,n}
                     break;
                 case ')' or '|' or '+' or '?' or '}' when extended:
                     sb.Append(c);
@@ -96,13 +101,15 @@ internal static class PosixRegexTranslator
     {
         int j = i;
         while (j < p.Length && char.IsAsciiDigit(p[j])) j++;
-        if (j == i) return false;
+        bool digits = j > i;
         if (j < p.Length && p[j] == ',')
         {
             j++;
+            int upper = j;
             while (j < p.Length && char.IsAsciiDigit(p[j])) j++;
+            digits |= j > upper;
         }
-        return j < p.Length && p[j] == '}';
+        return digits && j < p.Length && p[j] == '}';
     }
 
     /// <summary>Translates the bracket expression at <paramref name="i"/>; returns the index after it.</summary>

@@ -85,9 +85,9 @@ internal sealed class RegexpReplacement
             }
             var group = match.Groups[(int)part];
             if (!group.Success || group.Length == 0) continue;
-            var chars = group.ValueSpan;
-            Reserve(ref buffer, length + Encoding.UTF8.GetMaxByteCount(chars.Length));
-            length += Encoding.UTF8.GetBytes(chars, buffer.AsSpan(length));
+            var chars = group.ValueSpan; // byte-chars (PatternBytes): one byte each
+            Reserve(ref buffer, length + chars.Length);
+            length += PatternBytes.Encode(chars, buffer.AsSpan(length));
         }
         return length;
     }

@@ -4,8 +4,9 @@
 // are never folded (each pattern's "i" flag decides). Every match has a time limit
 // (TableOptions.RegexMatchTimeout): a pattern that backtracks past it (ReDoS) makes the lookup
 // fail with TableLookupException, which callers treat as "try again", as Postfix treats a PCRE
-// match-limit error. Matching runs on a stack copy of the key and allocates only when a rule
-// with $N matches. Keys are untrusted; rules are the admin's (trusted).
+// match-limit error. Matching is on bytes, as Postfix's is (PatternBytes), over a stack copy of
+// the key; it allocates only when a rule with $N matches. Keys are untrusted; rules are the
+// admin's (trusted).
 using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -22,9 +23,11 @@ public sealed class RegexpTable : ILookupTable
     private readonly RegexpRule[] _rules;
     private readonly string _mapType;
     private readonly string _path;
+    private readonly bool _utf8;
 
-    internal RegexpTable(string type, string path, string name, RegexpRule[] rules)
+    internal RegexpTable(string type, string path, string name, RegexpRule[] rules, bool utf8)
     {
+        _utf8 = utf8;
         _mapType = type;
         _path = path;
         Name = name;
@@ -40,14 +43,15 @@ public sealed class RegexpTable : ILookupTable
 
     public bool TryLookup(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
+        value = default;
+        if (_utf8 && !Ascii.IsValid(key) && !Utf8.IsValid(key)) return false; // Postfix: non-UTF-8 keys match nothing
         const int StackLimit = 256;
         char[]? rented = null;
         Span<char> chars = key.Length <= StackLimit ? stackalloc char[StackLimit] : (rented = ArrayPool<char>.Shared.Rent(key.Length));
         try
         {
-            value = default;
-            if (Utf8.ToUtf16(key, chars, out _, out int n, replaceInvalidSequences: false) != OperationStatus.Done) return false; // non-UTF-8 keys match nothing
-            return Evaluate(chars[..n], null, out value);
+            PatternBytes.Decode(key, chars);
+            return Evaluate(chars[..key.Length], out value);
         }
         finally
         {
@@ -55,11 +59,12 @@ public sealed class RegexpTable : ILookupTable
         }
     }
 
-    public string? Lookup(string key) => Evaluate(key, key, out var value) ? Encoding.UTF8.GetString(value) : null;
+    public string? Lookup(string key) => ILookupTable.LookupString(this, key);
 
-    private bool Evaluate(scoped ReadOnlySpan<char> input, string? inputString, out ReadOnlySpan<byte> value)
+    private bool Evaluate(scoped ReadOnlySpan<char> input, out ReadOnlySpan<byte> value)
     {
         value = default;
+        string? inputString = null;
         for (int r = 0; r < _rules.Length; r++)
         {
             var rule = _rules[r];

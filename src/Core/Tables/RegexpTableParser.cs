@@ -84,7 +84,7 @@ internal static class RegexpTableParser
         }
         foreach (var rule in open)
             options.Warn?.Invoke($"{type} map {path}, line {rule.Line}: IF has no matching ENDIF");
-        return new RegexpTable(type, path, name, [.. rules]);
+        return new RegexpTable(type, path, name, [.. rules], options.Utf8);
     }
 
     private static RegexpRule ParseMatch(LineContext ctx)
@@ -169,13 +169,15 @@ internal static class RegexpTableParser
         {
             bool Toggled(char f, bool initial) => flags.Count(c => c == f) % 2 == 1 ? !initial : initial;
             var options = RegexOptions.CultureInvariant;
-            if (Toggled('i', true)) options |= RegexOptions.IgnoreCase;
+            bool ignoreCase = Toggled('i', true);
+            if (ignoreCase) options |= RegexOptions.IgnoreCase;
+            var pattern = PatternBytes.FromString(source);
             string translated;
             try
             {
                 if (Dialect == Dialect.Posix)
                 {
-                    translated = PosixRegexTranslator.Translate(source, extended: Toggled('x', true), newlineSensitive: Toggled('m', false));
+                    translated = PosixRegexTranslator.Translate(pattern, extended: Toggled('x', true), newlineSensitive: Toggled('m', false), ignoreCase);
                 }
                 else
                 {
@@ -184,7 +186,7 @@ internal static class RegexpTableParser
                     if (Toggled('s', true)) options |= RegexOptions.Singleline;
                     bool extended = Toggled('x', false);
                     if (extended) options |= RegexOptions.IgnorePatternWhitespace;
-                    translated = PcreRegexTranslator.Translate(source, extended, ungreedy: Toggled('U', false),
+                    translated = PcreRegexTranslator.Translate(pattern, extended, ungreedy: Toggled('U', false),
                         dollarEndOnly: Toggled('E', false), multiline, anchored: Toggled('A', false));
                 }
                 return new Regex(translated, options, Options.RegexMatchTimeout);

@@ -169,7 +169,7 @@ public static class PostmapCommand
     private static UnixFileMode? ExistingMode(string dbPath) =>
         OperatingSystem.IsWindows() || !File.Exists(dbPath) ? null : File.GetUnixFileMode(dbPath);
 
-    // Lines of stdin without the newline (a CR stays part of the key, as in Postfix); empty lines skipped.
+    // Lines of stdin without the newline (a CR stays part of the key, as in Postfix).
     private static IEnumerable<string> ReadKeys(Stream stdin)
     {
         var line = new MemoryStream();
@@ -183,7 +183,7 @@ public static class PostmapCommand
                 if (buffer[i] != (byte)'\n') continue;
                 line.Write(buffer, start, i - start);
                 start = i + 1;
-                if (line.Length > 0) yield return Encoding.UTF8.GetString(line.GetBuffer(), 0, (int)line.Length);
+                yield return Encoding.UTF8.GetString(line.GetBuffer(), 0, (int)line.Length); // an empty line is an empty key, as in Postfix
                 line.SetLength(0);
             }
             line.Write(buffer, start, n - start);

@@ -71,6 +71,18 @@ public sealed class PcreTableTests
     }
 
     [Fact]
+    public void MatchingIsOnBytesAsWithPcre2WithoutUtf()
+    {
+        using var dir = new TableTestDir();
+        var t = Pcre(dir, "/^é$/ e-acute\n/^(.)(.)$/ two [$2$1]\n/^\\xc3\\x{a9}x$/ hex\n");
+        Assert.Equal("e-acute", t.Lookup("é"));
+        Assert.Null(t.Lookup("\u00C9x"));
+        Assert.Equal("hex", t.Lookup("éx"));
+        Assert.True(t.TryLookup("É"u8, out var v));
+        Assert.Equal("two ["u8.ToArray().Concat("É"u8.ToArray().Reverse()).Append((byte)']'), v.ToArray()); // bytes swapped, as Postfix would
+    }
+
+    [Fact]
     public void NegationAndIfEndif()
     {
         using var dir = new TableTestDir();

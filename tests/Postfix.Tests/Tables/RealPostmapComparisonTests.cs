@@ -63,6 +63,8 @@ public sealed class RealPostmapComparisonTests(ITestOutputHelper output)
         /^(a)(b)?c$/                        grp[$1][$2]
         /^basic\(x\)y$/x                    bre-$1
         /^x/!/^xy/                          second
+        /^é/                                e-acute
+        /^x{,2}y$/                          upto2
         """;
 
     private const string Pcre = """
@@ -76,6 +78,8 @@ public sealed class RealPostmapComparisonTests(ITestOutputHelper output)
         /^(b++)$/          possessive $1
         /^[[:upper:]]{2}\d$/   upperdigit
         /^\Qa.b\E$/        quoted
+        /^é$/              e-acute
+        /^(.)(.)$/         two-bytes $1$2
         """;
 
     private static readonly string[] HashKeys =
@@ -91,7 +95,7 @@ public sealed class RealPostmapComparisonTests(ITestOutputHelper output)
         "postmaster@x", "ABUSE@y", "joe+foo@example.com", "joe+@example.com", "bob@example.org", "zed@example.org",
         "alice@example.org", "Case@Sensitive.test", "case@sensitive.test", "x123z", "ac", "abc", "basicxy", "xa", "xyz",
         "user@example.com", "user+e@example.com", "123@z", "admin123@z", "Case@Exact", "case@exact", "xxx", "yxx", "aaa",
-        "bbb", "AB1", "ab1", "a.b", "aXb", "nomatch", "",
+        "bbb", "AB1", "ab1", "a.b", "aXb", "nomatch", "", "é", "É", "y", "xxy", "xxxy",
     ];
 
     [RealPostmapFact]

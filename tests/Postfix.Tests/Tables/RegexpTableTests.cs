@@ -123,7 +123,20 @@ public sealed class RegexpTableTests
         Assert.Null(t.Lookup("end\n"));                 // POSIX $ is the very end
     }
 
+    [Fact]
+    public void MatchingIsOnBytesWithAsciiOnlyCaseFoldingAsGlibcDoes()
+    {
+        using var dir = new TableTestDir();
+        var t = Regexp(dir, "/^é$/ e-acute\n/^(..)$/ two-bytes [$1]\n/^x{,2}y$/ upto2\n/\\d/ never-under-icase\n/\\d/i literal-d\n");
+        Assert.Equal("e-acute", t.Lookup("é"));
+        Assert.Equal("two-bytes [É]", t.Lookup("É")); // no Unicode case folding; "." is one byte, $1 gives the bytes back
+        Assert.Equal("upto2", t.Lookup("xxy"));
+        Assert.Equal("upto2", t.Lookup("y"));
+        Assert.Equal("literal-d", t.Lookup("d"));
+    }
+
     [Theory]
+    [InlineData("/a{/ result", "Unmatched \\{")]
     [InlineData("/unclosed result", "no closing regexp delimiter \"/\"")]
     [InlineData("/a/q result", "unknown regexp option \"q\"")]
     [InlineData("/(a/ result", "bad regular expression")]
