@@ -6,10 +6,9 @@
 // never split, nor owner-foo and foo-request when "-" is a delimiter, nor a localpart that would
 // become empty. Keys are produced into a caller's scratch buffer; the enumerator is a ref struct.
 // Input: envelope addresses (untrusted, already syntax-checked by smtpd); options are trusted.
-namespace Postfix.Core.Tables;
+using System.Text;
 
-/// <summary>Tells whether a domain is local (myorigin, mydestination, inet_interfaces, proxy_interfaces).</summary>
-public delegate bool LocalDomainPredicate(ReadOnlySpan<byte> domain);
+namespace Postfix.Core.Tables;
 
 public sealed class AddressKeyOrder
 {
@@ -20,8 +19,8 @@ public sealed class AddressKeyOrder
         string doubleBounceSender = "double-bounce")
     {
         Strategy = strategy;
-        _delimiters = System.Text.Encoding.UTF8.GetBytes(recipientDelimiter);
-        _doubleBounce = System.Text.Encoding.UTF8.GetBytes(doubleBounceSender);
+        _delimiters = Encoding.UTF8.GetBytes(recipientDelimiter);
+        _doubleBounce = Encoding.UTF8.GetBytes(doubleBounceSender);
         IsLocal = isLocal;
     }
 
@@ -71,20 +70,15 @@ public sealed class AddressKeyOrder
     internal int ExtensionStart(ReadOnlySpan<byte> localpart)
     {
         if (_delimiters.Length == 0) return -1;
-        if (localpart.EqualsIgnoreAsciiCase("postmaster"u8) || localpart.EqualsIgnoreAsciiCase("mailer-daemon"u8)
-            || localpart.EqualsIgnoreAsciiCase(_doubleBounce)) return -1;
+        if (Ascii.EqualsIgnoreCase(localpart, "postmaster"u8) || Ascii.EqualsIgnoreCase(localpart, "mailer-daemon"u8)
+            || Ascii.EqualsIgnoreCase(localpart, _doubleBounce)) return -1;
         if (_delimiters.AsSpan().IndexOf((byte)'-') >= 0
-            && (StartsWithIgnoreCase(localpart, "owner-"u8) || (localpart.Length > 8 && localpart[^8..].EqualsIgnoreAsciiCase("-request"u8))))
+            && (StartsWithIgnoreCase(localpart, "owner-"u8) || (localpart.Length > 8 && Ascii.EqualsIgnoreCase(localpart[^8..], "-request"u8))))
             return -1;
         int i = localpart.IndexOfAny(_delimiters);
         return i <= 0 ? -1 : i; // no split when the localpart would become empty
     }
 
     private static bool StartsWithIgnoreCase(ReadOnlySpan<byte> s, ReadOnlySpan<byte> prefix) =>
-        s.Length >= prefix.Length && s[..prefix.Length].EqualsIgnoreAsciiCase(prefix);
-}
-
-internal static class AsciiSpanExtensions
-{
-    public static bool EqualsIgnoreAsciiCase(this ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => System.Text.Ascii.EqualsIgnoreCase(a, b);
+        s.Length >= prefix.Length && Ascii.EqualsIgnoreCase(s[..prefix.Length], prefix);
 }

@@ -10,16 +10,6 @@ using Xunit.Abstractions;
 
 namespace Postfix.Tests.Tables;
 
-public sealed class RealPostmapFactAttribute : FactAttribute
-{
-    public const string RealPostmap = "/usr/sbin/postmap";
-
-    public RealPostmapFactAttribute()
-    {
-        if (!File.Exists(RealPostmap)) Skip = $"{RealPostmap} is not installed (scripts/install-test-deps.sh installs postfix)";
-    }
-}
-
 public sealed class RealPostmapComparisonTests(ITestOutputHelper output)
 {
     private const string Transport = """
