@@ -16,7 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 PATH=$PATH:/usr/sbin:/sbin
 need=()
 command -v smtp-source >/dev/null || need+=(postfix)
-[[ -e /usr/share/doc/postfix-pcre ]] || need+=(postfix-pcre)   # pcre: for the postmap comparison tests
+[[ -e /usr/lib/postfix/postfix-pcre.so ]] || need+=(postfix-pcre)   # pcre: for the postmap comparison tests
 command -v swaks >/dev/null || need+=(swaks)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)   # loopback DNS server for MX tests (no system service)
 command -v pflogsumm >/dev/null || need+=(pflogsumm)
@@ -40,5 +40,5 @@ for t in smtp-source smtp-sink swaks dnsmasq pflogsumm dovecot; do
   command -v "$t" >/dev/null || { echo "install-test-deps: $t still missing" >&2; exit 1; }
 done
 [[ -x /usr/lib/dovecot/lmtp ]] || { echo "install-test-deps: dovecot lmtp still missing" >&2; exit 1; }
-[[ -e /usr/share/doc/postfix-pcre ]] || { echo "install-test-deps: postfix-pcre still missing" >&2; exit 1; }
+[[ -e /usr/lib/postfix/postfix-pcre.so ]] || { echo "install-test-deps: postfix-pcre still missing" >&2; exit 1; }
 echo "install-test-deps: ok (smtp-source, smtp-sink, postfix-pcre, swaks, dnsmasq, pflogsumm, dovecot lmtp)"
