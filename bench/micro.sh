@@ -30,15 +30,17 @@ dirty=$([[ -n $(git -C "$ROOT" status --porcelain -- src bench 2>/dev/null) ]] &
 {
   echo "# Micro-benchmarks (BenchmarkDotNet)"
   echo
-  echo "Last run: $(date -u +%FT%TZ), commit \`$commit\`$dirty, $(nproc) CPUs, $(uname -r)."
+  ran=$(for f in "${reports[@]}"; do n=$(basename "$f"); n=${n#Postfix.Bench.}; printf '%s ' "${n%-report-github.md}"; done)
+  echo "Last run: $(date -u +%FT%TZ), commit \`$commit\`$dirty, $(nproc) CPUs, $(uname -r); it ran: ${ran% }."
   echo
   echo "Reproduce: \`bench/micro.sh\` (Release, \`--filter '*'\`; short jobs: 3 warmup + 8 measured iterations)."
   echo "Every smtpd hot-path benchmark must show \`-\` (0 B) in the Allocated column."
   echo
   echo "| file | benchmarks |"
   echo "|---|---|"
-  for f in "${reports[@]}"; do
-    name=$(basename "$f"); name=${name#Postfix.Bench.}
+  # Every report kept here, not only this run's (a filtered run updates its own files).
+  for f in "$OUT"/*-report-github.md; do
+    name=$(basename "$f")
     echo "| [$name]($name) | ${name%-report-github.md} |"
   done
 } > "$OUT/README.md"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-test-deps.sh - installs the Debian packages the tests drive as real peers:
 #   postfix  (smtp-source, smtp-sink, qmqp-source, postmap for comparison)
+#   postfix-pcre (pcre: tables for real postmap, compared with ours)
 #   swaks    (SMTP swiss-army knife client)
 #   dnsmasq-base (a loopback DNS server the MX routing tests start themselves)
 #   pflogsumm (Postfix's log summarizer: the logging tests parse our maillog with it)
@@ -16,6 +17,7 @@ export DEBIAN_FRONTEND=noninteractive
 PATH=$PATH:/usr/sbin:/sbin
 need=()
 command -v smtp-source >/dev/null || need+=(postfix)
+[[ -e /usr/lib/postfix/postfix-pcre.so ]] || need+=(postfix-pcre)   # pcre: for the postmap comparison tests
 command -v swaks >/dev/null || need+=(swaks)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)   # loopback DNS server for MX tests (no system service)
 command -v pflogsumm >/dev/null || need+=(pflogsumm)
@@ -40,4 +42,5 @@ for t in smtp-source smtp-sink swaks dnsmasq pflogsumm dovecot curl; do
   command -v "$t" >/dev/null || { echo "install-test-deps: $t still missing" >&2; exit 1; }
 done
 [[ -x /usr/lib/dovecot/lmtp ]] || { echo "install-test-deps: dovecot lmtp still missing" >&2; exit 1; }
-echo "install-test-deps: ok (smtp-source, smtp-sink, swaks, dnsmasq, pflogsumm, dovecot lmtp, curl)"
+[[ -e /usr/lib/postfix/postfix-pcre.so ]] || { echo "install-test-deps: postfix-pcre still missing" >&2; exit 1; }
+echo "install-test-deps: ok (smtp-source, smtp-sink, postfix-pcre, swaks, dnsmasq, pflogsumm, dovecot lmtp, curl)"

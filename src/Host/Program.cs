@@ -31,6 +31,7 @@ public static class Program
                                       submit a message from standard input (via maildrop/pickup)
           postconf [-n | -d] [name ...]  show parameters
           postconf -e name=value ... | -X name ... | -# name ...  edit main.cf
+          postmap [-fiprsvw] [-q key|-] [-d key|-] [type:]file ...  build/query lookup tables
         """;
 
     public static async Task<int> Main(string[] args)
@@ -90,6 +91,7 @@ public static class Program
             "postconf" => PostconfCommand.Run(rest, configDir, stdout, stderr),
             "explain" => ExplainCommand.Run(rest, configDir, stdout, stderr),
             "sendmail" => await SendmailCommand.RunAsync(rest, configDir, Console.OpenStandardInput(), stdout, stderr),
+            "postmap" => PostmapCommand.Run(rest, configDir, Console.OpenStandardInput(), stdout, stderr),
             _ => throw new UsageException($"unknown command: '{verb}'"),
         };
     }

@@ -25,6 +25,7 @@ public static class ParameterDefaults
         ("daemon_directory", "/usr/libexec/postfix"),     // Postfix: set at build time (Debian: /usr/lib/postfix/sbin)
         ("default_destination_concurrency_limit", "20"),
         ("default_destination_recipient_limit", "50"),
+        ("default_database_type", "hash"),           // postmap's type for a plain file name (ours: our own hash: format)
         ("default_transport", "smtp"),
         ("defer_transports", ""),
         ("delay_warning_time", "0h"),

@@ -1,87 +1,69 @@
-// inline:{ key=value, ... } and texthash:/file (man 5 postconf, postmap(1)
-// input format): an in-memory table, keys case-insensitive as Postfix folds
-// them. texthash: input is "key whitespace value" lines; '#' comments, blank
-// lines, and continuation lines starting with whitespace. The file is trusted
-// configuration but its errors are reported with file:line.
+// inline:{ key=value, ... } and texthash:/file (man 5 postconf, postmap(1) input format): tables
+// built in memory when opened, on the same engine as hash: (HashTable), so they fold keys and
+// answer span lookups the same way. texthash: input is the postmap source format (TableSource:
+// comments, continuation lines, quoted keys, duplicates keep the first with a warning). The file
+// and the inline text are trusted configuration; their errors are reported with file:line.
+using System.Text;
 using Postfix.Core.Config;
 
 namespace Postfix.Core.Tables;
 
-public sealed class DictionaryTable : ILookupTable
+public static class DictionaryTable
 {
-    private readonly Dictionary<string, string> _map;
-
-    private DictionaryTable(string name, Dictionary<string, string> map) { Name = name; _map = map; }
-
-    public string Name { get; }
-
-    public string? Lookup(string key) => _map.TryGetValue(key, out var v) ? v : null;
-
-    public static DictionaryTable Inline(string spec)
+    public static ILookupTable Inline(string spec, TableOptions? options = null)
     {
-        // spec: "{ k1=v1, k2=v2 }" or "{ { k = v with , comma } , k2=v2 }"
-        var body = spec.Trim();
-        if (!body.StartsWith('{') || !body.EndsWith('}'))
-            throw new ConfigException($"inline table \"inline:{spec}\": expected {{ key=value, ... }}");
-        body = body[1..^1];
-        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var item in SplitItems(body))
+        options ??= TableOptions.Default;
+        var builder = new HashTableBuilder(options.Fold, DuplicatePolicy.Replace);
+        foreach (var item in InlineItems(spec, "inline"))
         {
-            var t = item.Trim();
-            if (t.StartsWith('{') && t.EndsWith('}')) t = t[1..^1].Trim();
-            if (t.Length == 0) continue;
+            var t = item;
             int eq = t.IndexOf('=');
             if (eq <= 0) throw new ConfigException($"inline table \"inline:{spec}\": \"{t}\" is not key=value");
-            map[t[..eq].Trim()] = t[(eq + 1)..].Trim();
+            builder.Add(Encoding.UTF8.GetBytes(t[..eq].Trim()), Encoding.UTF8.GetBytes(t[(eq + 1)..].Trim()));
         }
-        return new DictionaryTable("inline:" + spec, map);
+        return HashTable.FromBuilder("inline:" + spec, builder, options);
     }
 
-    private static IEnumerable<string> SplitItems(string body)
+    /// <summary>The items of "{ item, { item with, comma }, ... }" (Postfix's inline syntax), outer braces of each item removed.</summary>
+    internal static List<string> InlineItems(string spec, string type)
     {
+        var body = spec.Trim();
+        if (!body.StartsWith('{') || !body.EndsWith('}'))
+            throw new ConfigException($"inline table \"{type}:{spec}\": expected {{ ... }}");
+        body = body[1..^1];
+        var items = new List<string>();
         int depth = 0, start = 0;
-        for (int i = 0; i < body.Length; i++)
+        for (int i = 0; i <= body.Length; i++)
         {
-            if (body[i] == '{') depth++;
-            else if (body[i] == '}') depth--;
-            else if (body[i] == ',' && depth == 0) { yield return body[start..i]; start = i + 1; }
+            char c = i < body.Length ? body[i] : ',';
+            if (c == '{') depth++;
+            else if (c == '}') depth--;
+            else if (c == ',' && depth == 0)
+            {
+                var t = body[start..i].Trim();
+                if (t.StartsWith('{') && t.EndsWith('}')) t = t[1..^1].Trim();
+                if (t.Length > 0) items.Add(t);
+                start = i + 1;
+            }
         }
-        yield return body[start..];
+        return items;
     }
 
-    public static DictionaryTable TextHash(string path)
+    public static ILookupTable TextHash(string path, TableOptions? options = null)
     {
-        if (!File.Exists(path)) throw new ConfigException($"texthash:{path}: No such file or directory");
-        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        string? key = null, value = null;
-        int keyLine = 0, n = 0;
-        foreach (var raw in File.ReadLines(path))
+        options ??= TableOptions.Default;
+        byte[] text;
+        try { text = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            n++;
-            if (raw.Length == 0 || raw.TrimStart().StartsWith('#')) { Flush(); continue; }
-            if (char.IsWhiteSpace(raw[0]))
-            {
-                if (key is null) throw new ConfigException("continuation line without a key", path, n);
-                value = (value + " " + raw.Trim()).Trim();
-                continue;
-            }
-            Flush();
-            var t = raw.Trim();
-            int sp = t.IndexOfAny([' ', '\t']);
-            key = sp < 0 ? t : t[..sp];
-            value = sp < 0 ? "" : t[sp..].Trim();
-            keyLine = n;
+            throw new ConfigException($"texthash:{path}: open {path}: No such file or directory");
         }
-        Flush();
-        return new DictionaryTable("texthash:" + path, map);
-
-        void Flush()
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            if (key is null) return;
-            if (value is null || value.Length == 0) throw new ConfigException($"expected \"key whitespace value\" for key \"{key}\"", path, keyLine);
-            map[key] = value;
-            key = null;
-            value = null;
+            throw new ConfigException($"texthash:{path}: open {path}: {e.Message}");
         }
+        var builder = new HashTableBuilder(options.Fold);
+        TableSource.Load(text, path, path, TableSource.Flavor.TextHash, builder, options.Fold, options.Utf8, options.Warn);
+        return HashTable.FromBuilder("texthash:" + path, builder, options);
     }
 }

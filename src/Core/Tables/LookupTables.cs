@@ -1,39 +1,48 @@
-// Opens "type:name" table references from main.cf (Postfix's dict_open):
-// static:, inline:, texthash:. A list parameter (transport_maps = a, b) is
-// searched in order, first match wins (Postfix's maps.c).
+// Opens "type:name" table references from main.cf (Postfix's dict_open()): static:, inline:,
+// texthash:, hash: (FILE.db built by "postfix postmap"), regexp: and pcre:. Relative file names
+// are taken from the config directory. A list parameter (transport_maps = a, b) is searched in
+// order, first match wins (Postfix's maps.c). Input: main.cf values (trusted).
 using Postfix.Core.Config;
 
 namespace Postfix.Core.Tables;
 
 public static class LookupTables
 {
-    public static ILookupTable Open(string reference, string? baseDirectory = null)
+    /// <summary>The types Open() knows, as "postconf -m" lists them.</summary>
+    public static IReadOnlyList<string> SupportedTypes { get; } = ["hash", "inline", "pcre", "regexp", "static", "texthash"];
+
+    public static ILookupTable Open(string reference, string? baseDirectory = null, TableOptions? options = null)
     {
+        options ??= TableOptions.Default;
         int colon = reference.IndexOf(':');
         if (colon <= 0) throw new ConfigException($"table \"{reference}\": expected type:name");
         var type = reference[..colon];
         var name = reference[(colon + 1)..];
+        string File() => baseDirectory is null ? name : Path.Combine(baseDirectory, name);
+        bool inline = name.StartsWith('{');
         return type switch
         {
-            "static" => new StaticTable(name),
-            "inline" => DictionaryTable.Inline(name),
-            "texthash" => DictionaryTable.TextHash(baseDirectory is null ? name : Path.Combine(baseDirectory, name)),
-            _ => throw new ConfigException($"table \"{reference}\": unsupported table type \"{type}\" (supported here: static, inline, texthash)"),
+            "static" => new StaticTable(inline && name.EndsWith('}') ? name[1..^1].Trim() : name),
+            "inline" => DictionaryTable.Inline(name, options),
+            "texthash" => DictionaryTable.TextHash(File(), options),
+            "hash" => HashTable.Open(File(), options),
+            "regexp" when inline => RegexpTableParser.Inline(name, RegexpTableParser.Dialect.Posix, options),
+            "regexp" => RegexpTableParser.Open(File(), RegexpTableParser.Dialect.Posix, options),
+            "pcre" when inline => RegexpTableParser.Inline(name, RegexpTableParser.Dialect.Pcre, options),
+            "pcre" => RegexpTableParser.Open(File(), RegexpTableParser.Dialect.Pcre, options),
+            _ => throw new ConfigException($"table \"{reference}\": unsupported table type \"{type}\" (supported here: {string.Join(", ", SupportedTypes)})"),
         };
     }
 
+    /// <summary>The tables of a list parameter, in order; empty when none is configured.</summary>
+    public static LookupTableList OpenTables(string parameterValue, string? baseDirectory = null, TableOptions? options = null) =>
+        new([.. SplitList(parameterValue).Select(r => Open(r, baseDirectory, options))]);
+
     /// <summary>A lookup over a list parameter's tables, first match wins; null when none is configured.</summary>
-    public static Func<string, string?>? OpenList(string parameterValue, string? baseDirectory = null)
+    public static Func<string, string?>? OpenList(string parameterValue, string? baseDirectory = null, TableOptions? options = null)
     {
-        var refs = SplitList(parameterValue);
-        if (refs.Count == 0) return null;
-        var tables = refs.Select(r => Open(r, baseDirectory)).ToArray();
-        return key =>
-        {
-            foreach (var t in tables)
-                if (t.Lookup(key) is { } v) return v;
-            return null;
-        };
+        var list = OpenTables(parameterValue, baseDirectory, options);
+        return list.Count == 0 ? null : list.Lookup;
     }
 
     /// <summary>Splits "a, b inline:{ k=v, k2=v2 }" on commas and white space outside braces.</summary>

@@ -81,24 +81,27 @@ public sealed class MasterConfig
     public TrivialRewriteResolver Resolver => new(Domains("mydestination"), Domains("relay_domains"),
         Domains("virtual_alias_domains"), Domains("virtual_mailbox_domains"), Settings.Relayhost,
         Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"), Main.Get("virtual_transport"),
-        LookupTables.OpenList(Main.Get("transport_maps"), Main.ConfigDirectory));
+        Table("transport_maps"));
+
+    /// <summary>A list-of-tables parameter, opened with the key folding postmap used (compatibility_level).</summary>
+    private Func<string, string?>? Table(string parameter) =>
+        LookupTables.OpenList(Main.Get(parameter), Main.ConfigDirectory, TableOptions.FromMainCf(Main));
 
     /// <summary>cleanup(8)'s address maps; null when none is configured (the common relay case costs nothing).</summary>
     public CleanupMaps? CleanupMaps
     {
         get
         {
-            var dir = Main.ConfigDirectory;
             var myDestination = Domains("mydestination");
             var propagate = Main.GetList("propagate_unmatched_extensions");
             var settings = new CleanupMapsSettings
             {
-                CanonicalMaps = LookupTables.OpenList(Main.Get("canonical_maps"), dir),
-                SenderCanonicalMaps = LookupTables.OpenList(Main.Get("sender_canonical_maps"), dir),
-                RecipientCanonicalMaps = LookupTables.OpenList(Main.Get("recipient_canonical_maps"), dir),
-                VirtualAliasMaps = LookupTables.OpenList(Main.Get("virtual_alias_maps"), dir),
-                SenderBccMaps = LookupTables.OpenList(Main.Get("sender_bcc_maps"), dir),
-                RecipientBccMaps = LookupTables.OpenList(Main.Get("recipient_bcc_maps"), dir),
+                CanonicalMaps = Table("canonical_maps"),
+                SenderCanonicalMaps = Table("sender_canonical_maps"),
+                RecipientCanonicalMaps = Table("recipient_canonical_maps"),
+                VirtualAliasMaps = Table("virtual_alias_maps"),
+                SenderBccMaps = Table("sender_bcc_maps"),
+                RecipientBccMaps = Table("recipient_bcc_maps"),
                 AlwaysBcc = Main.Get("always_bcc").Trim(),
                 RecipientDelimiter = Settings.RecipientDelimiter,
                 MyOrigin = Settings.MyOrigin,
