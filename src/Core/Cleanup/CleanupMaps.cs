@@ -14,17 +14,18 @@
 using System.Text;
 using Postfix.Core.Queue;
 using Postfix.Core.Rewrite;
+using Postfix.Core.Tables;
 
 namespace Postfix.Core.Cleanup;
 
 public sealed record CleanupMapsSettings
 {
-    public Func<string, string?>? CanonicalMaps { get; init; }
-    public Func<string, string?>? SenderCanonicalMaps { get; init; }
-    public Func<string, string?>? RecipientCanonicalMaps { get; init; }
-    public Func<string, string?>? VirtualAliasMaps { get; init; }
-    public Func<string, string?>? SenderBccMaps { get; init; }
-    public Func<string, string?>? RecipientBccMaps { get; init; }
+    public LookupTableList? CanonicalMaps { get; init; }
+    public LookupTableList? SenderCanonicalMaps { get; init; }
+    public LookupTableList? RecipientCanonicalMaps { get; init; }
+    public LookupTableList? VirtualAliasMaps { get; init; }
+    public LookupTableList? SenderBccMaps { get; init; }
+    public LookupTableList? RecipientBccMaps { get; init; }
     public string AlwaysBcc { get; init; } = "";
     public string RecipientDelimiter { get; init; } = "";
     public string MyOrigin { get; init; } = "";
@@ -38,9 +39,22 @@ public sealed record CleanupMapsSettings
         || VirtualAliasMaps is not null || SenderBccMaps is not null || RecipientBccMaps is not null || AlwaysBcc.Length > 0;
 }
 
-public sealed class CleanupMaps(CleanupMapsSettings s)
+public sealed class CleanupMaps
 {
     private const int CanonicalRecursionLimit = 10;
+    private readonly CleanupMapsSettings s;
+    private readonly AddressKeyOrder _order;
+
+    public CleanupMaps(CleanupMapsSettings settings)
+    {
+        s = settings;
+        // canonical(5)/virtual(5) order; user-only keys for local domains (mydestination, myorigin).
+        _order = new AddressKeyOrder(AddressKeyStrategy.Default, settings.RecipientDelimiter, domain =>
+        {
+            var d = Encoding.UTF8.GetString(domain);
+            return settings.IsLocalDomain(d) || string.Equals(d, settings.MyOrigin, StringComparison.OrdinalIgnoreCase);
+        });
+    }
 
     public CleanupMapsSettings Settings => s;
 
@@ -92,7 +106,7 @@ public sealed class CleanupMaps(CleanupMapsSettings s)
         return (newSender, final, warnings);
     }
 
-    private string Canonical(string address, Func<string, string?>? map, string name, List<string>? trace)
+    private string Canonical(string address, LookupTableList? map, string name, List<string>? trace)
     {
         if (map is null) return address;
         // canonical(5) mapping is recursive; a bounded number of rounds stops loops (a -> b -> a).
@@ -129,41 +143,19 @@ public sealed class CleanupMaps(CleanupMapsSettings s)
     private readonly record struct Hit(string Key, string Result);
 
     /// <summary>
-    /// Looks the address up in canonical(5)/virtual(5) key order. The returned result has
-    /// "@otherdomain" and an unmatched extension already applied.
+    /// Looks the address up in canonical(5)/virtual(5) key order (pattern tables see only the
+    /// whole address). The returned result has "@otherdomain" and an unmatched extension applied.
     /// </summary>
-    private Hit? Lookup(Func<string, string?> map, string address, string name, bool propagate, List<string>? trace)
+    private Hit? Lookup(LookupTableList map, string address, string name, bool propagate, List<string>? trace)
     {
-        int at = address.LastIndexOf('@');
-        string local = at < 0 ? address : address[..at];
-        string domain = at < 0 ? "" : address[(at + 1)..];
-        string user = local, ext = "";
-        if (s.RecipientDelimiter.Length > 0)
+        var bytes = Encoding.UTF8.GetBytes(address);
+        var scratch = new byte[bytes.Length];
+        foreach (var key in _order.GetKeys(bytes, scratch))
         {
-            int d = local.IndexOfAny(s.RecipientDelimiter.ToCharArray());
-            if (d > 0) { user = local[..d]; ext = local[d..]; }
-        }
-        bool localDomain = domain.Length == 0 || s.IsLocalDomain(domain)
-            || string.Equals(domain, s.MyOrigin, StringComparison.OrdinalIgnoreCase);
-        var keys = new (string Key, bool Unmatched)[5];
-        int n = 0;
-        if (domain.Length > 0)
-        {
-            keys[n++] = (Lower($"{local}@{domain}"), false);
-            if (ext.Length > 0) keys[n++] = (Lower($"{user}@{domain}"), true);
-        }
-        if (localDomain)
-        {
-            keys[n++] = (Lower(local), false);
-            if (ext.Length > 0) keys[n++] = (Lower(user), true);
-        }
-        if (domain.Length > 0) keys[n++] = ("@" + Lower(domain), true);
-        for (int i = 0; i < n; i++)
-        {
-            if (map(keys[i].Key) is not { } value) continue;
-            var result = value.Trim();
-            var list = Addresses(result, address);
-            if (propagate && keys[i].Unmatched && ext.Length > 0 && list.Count > 0)
+            if (!map.TryFind(key.Key, key.Partial, out var found)) continue;
+            var list = Addresses(Encoding.UTF8.GetString(found).Trim(), address);
+            var ext = Encoding.UTF8.GetString(key.Extension);
+            if (propagate && ext.Length > 0 && list.Count > 0)
             {
                 // Put the unmatched +ext back on the (first) result's local part.
                 var first = list[0];
@@ -171,8 +163,9 @@ public sealed class CleanupMaps(CleanupMapsSettings s)
                 list[0] = rat < 0 ? first + ext : first[..rat] + ext + first[rat..];
             }
             var text = string.Join(", ", list);
-            trace?.Add($"{name}: <{address}> key \"{keys[i].Key}\" -> {text}");
-            return new Hit(keys[i].Key, text);
+            var keyText = key.ToString().ToLowerInvariant();
+            trace?.Add($"{name}: <{address}> key \"{keyText}\" -> {text}");
+            return new Hit(keyText, text);
         }
         return null;
     }
@@ -193,8 +186,6 @@ public sealed class CleanupMaps(CleanupMapsSettings s)
         }
         return list;
     }
-
-    private static string Lower(string s) => s.ToLowerInvariant();
 
     /// <summary>Rewrites the message's envelope in place (the smtpd/qmqpd/pickup hand-off). Returns warnings.</summary>
     public List<string> Rewrite(MessageBuilder m)

@@ -83,6 +83,10 @@ public sealed class MasterConfig
         Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"), Main.Get("virtual_transport"),
         Table("transport_maps"));
 
+    /// <summary>A list-of-tables parameter for address lookups (null when empty), with postmap's key folding.</summary>
+    private LookupTableList? Tables(string parameter) =>
+        LookupTables.OpenTables(Main.Get(parameter), Main.ConfigDirectory, TableOptions.FromMainCf(Main)) is { Count: > 0 } t ? t : null;
+
     /// <summary>A list-of-tables parameter, opened with the key folding postmap used (compatibility_level).</summary>
     private Func<string, string?>? Table(string parameter) =>
         LookupTables.OpenList(Main.Get(parameter), Main.ConfigDirectory, TableOptions.FromMainCf(Main));
@@ -96,12 +100,12 @@ public sealed class MasterConfig
             var propagate = Main.GetList("propagate_unmatched_extensions");
             var settings = new CleanupMapsSettings
             {
-                CanonicalMaps = Table("canonical_maps"),
-                SenderCanonicalMaps = Table("sender_canonical_maps"),
-                RecipientCanonicalMaps = Table("recipient_canonical_maps"),
-                VirtualAliasMaps = Table("virtual_alias_maps"),
-                SenderBccMaps = Table("sender_bcc_maps"),
-                RecipientBccMaps = Table("recipient_bcc_maps"),
+                CanonicalMaps = Tables("canonical_maps"),
+                SenderCanonicalMaps = Tables("sender_canonical_maps"),
+                RecipientCanonicalMaps = Tables("recipient_canonical_maps"),
+                VirtualAliasMaps = Tables("virtual_alias_maps"),
+                SenderBccMaps = Tables("sender_bcc_maps"),
+                RecipientBccMaps = Tables("recipient_bcc_maps"),
                 AlwaysBcc = Main.Get("always_bcc").Trim(),
                 RecipientDelimiter = Settings.RecipientDelimiter,
                 MyOrigin = Settings.MyOrigin,

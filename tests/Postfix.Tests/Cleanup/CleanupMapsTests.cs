@@ -4,17 +4,16 @@
 // recipient once, however many expansions lead to it).
 using Postfix.Core.Cleanup;
 using Postfix.Core.Queue;
+using Postfix.Core.Tables;
 using Xunit;
 
 namespace Postfix.Tests.Cleanup;
 
 public class CleanupMapsTests
 {
-    private static Func<string, string?> Map(params (string Key, string Value)[] entries)
-    {
-        var d = entries.ToDictionary(e => e.Key, e => e.Value);
-        return k => d.TryGetValue(k, out var v) ? v : null;
-    }
+    /// <summary>An inline: table with the entries (each in braces, so values may hold commas).</summary>
+    private static LookupTableList Map(params (string Key, string Value)[] entries) =>
+        LookupTables.OpenTables("inline:{ " + string.Join(", ", entries.Select(e => $"{{{e.Key} = {e.Value}}}")) + " }");
 
     private static CleanupMapsSettings Base => new()
     {
@@ -35,7 +34,7 @@ public class CleanupMapsTests
         });
         Assert.Equal(["list@x"], Rcpts(m, "bob+list@example.com"));
         Assert.Equal(["bob+other@y"], Rcpts(m, "bob+other@example.com")); // unmatched +other propagates
-        Assert.Equal(["catchall+x@z"], Rcpts(m, "carol+x@example.com"));
+        Assert.Equal(["catchall@z"], Rcpts(m, "carol+x@example.com")); // an @domain match propagates no extension (mail_addr_find)
         Assert.Equal(["catchall@z"], Rcpts(m, "carol@example.com"));
         Assert.Equal(["dave@elsewhere.example"], Rcpts(m, "dave@elsewhere.example"));
     }
@@ -47,6 +46,21 @@ public class CleanupMapsTests
         Assert.Equal(["admin@corp.example"], Rcpts(m, "root@host.example"));
         Assert.Equal(["admin@corp.example"], Rcpts(m, "root@localhost"));
         Assert.Equal(["root@remote.example"], Rcpts(m, "root@remote.example"));
+    }
+
+    [Fact]
+    public void PatternTablesSeeOnlyTheWholeAddress()
+    {
+        // A regexp matching "bob" must not fire for the derived keys "bob" or "@example.com".
+        var dir = Directory.CreateTempSubdirectory("re").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "virtual.re"), "/^bob$/ wrong@x\n/^carol@(.*)$/ carol.smith@$1\n");
+            var m = new CleanupMaps(Base with { VirtualAliasMaps = LookupTables.OpenTables($"regexp:{dir}/virtual.re") });
+            Assert.Equal(["bob@host.example"], Rcpts(m, "bob@host.example"));
+            Assert.Equal(["carol.smith@example.com"], Rcpts(m, "carol@example.com"));
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
