@@ -26,6 +26,7 @@ public static class Program
           postsuper -d ID|ALL|- | -h ID|ALL|- | -H ID|ALL|- | -r ID|ALL|- [queue ...]
                                       delete / hold / release from hold / requeue
           postcat [-b] [-e] [-h] -q ID ...  show queued messages (body, envelope, header)
+          postalias [-f] [-q key] [hash:]file ... | newaliases   compile aliases(5) files
           explain [-f sender] address ...  show each rewriting and routing step for an address
           sendmail [-t] [-i] [-f sender] [-bp | -bv] [recipient ...]
                                       submit a message from standard input (via maildrop/pickup)
@@ -92,6 +93,7 @@ public static class Program
             "explain" => ExplainCommand.Run(rest, configDir, stdout, stderr),
             "sendmail" => await SendmailCommand.RunAsync(rest, configDir, Console.OpenStandardInput(), stdout, stderr),
             "postmap" => PostmapCommand.Run(rest, configDir, Console.OpenStandardInput(), stdout, stderr),
+            "postalias" or "newaliases" => PostaliasCommand.Run(verb, rest, configDir, stdout, stderr),
             _ => throw new UsageException($"unknown command: '{verb}'"),
         };
     }

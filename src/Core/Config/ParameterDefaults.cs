@@ -17,6 +17,7 @@ public static class ParameterDefaults
     [
         ("2bounce_notice_recipient", "postmaster"),
         ("alias_maps", ""),                          // OUR default; Postfix: hash:/etc/aliases, nis:mail.aliases
+        ("alias_database", ""),                      // OUR default; Postfix: hash:/etc/aliases
         ("always_add_missing_headers", "no"),
         ("bounce_queue_lifetime", "5d"),
         ("canonical_maps", ""),
