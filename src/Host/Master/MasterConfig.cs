@@ -225,6 +225,6 @@ public sealed class MasterConfig
             AcceptDomains = accept.Select(d => d.ToLowerInvariant()).ToArray(),
             AlwaysAddMissingHeaders = s.AlwaysAddMissingHeaders,
             LocalHeaderRewriteClients = ParseLocalRewrite(s.Source.GetList("local_header_rewrite_clients")),
-        };
+        }.WithTlsAndSasl(s.Source);
     }
 }

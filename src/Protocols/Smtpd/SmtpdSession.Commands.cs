@@ -39,6 +39,13 @@ public sealed partial class SmtpdSession
         if (!Ascii.IsValid(line) && !Utf8.IsValid(line)) { _stats.Unknown.Total++; return Error(SmtpdReplies.BadUtf8); }
         var cmd = SmtpCommandParser.Parse(line, out var arg);
         _lastCommand = cmd;
+        // smtpd_tls_security_level = encrypt: only HELO/EHLO/STARTTLS/NOOP/QUIT before TLS
+        // (Postfix's SMTPD_CMD_FLAG_PRE_TLS commands); unknown verbs still get 502.
+        if (_tls is null && _s.TlsLevel == SmtpdTlsLevel.Encrypt
+            && cmd is not (SmtpCommand.Helo or SmtpCommand.Ehlo or SmtpCommand.StartTls or SmtpCommand.Noop or SmtpCommand.Quit or SmtpCommand.Unknown))
+        {
+            return Error(SmtpdReplies.MustStartTls);
+        }
         switch (cmd)
         {
             case SmtpCommand.Ehlo: return Hello(arg, esmtp: true, ref _stats.Ehlo);
@@ -69,12 +76,8 @@ public sealed partial class SmtpdSession
                 _stats.Vrfy.Ok++;
                 Write(SmtpdReplies.VrfyOk);
                 return Junk();
-            case SmtpCommand.Auth:
-                _stats.Auth.Total++;
-                return Error(SmtpdReplies.AuthNotEnabled);
-            case SmtpCommand.StartTls:
-                _stats.StartTls.Total++;
-                return Error(SmtpdReplies.StartTlsNotOffered);
+            case SmtpCommand.Auth: return Auth(arg);
+            case SmtpCommand.StartTls: return StartTls(arg);
             default:
                 _stats.Unknown.Total++;
                 return Error(SmtpdReplies.NotRecognized);
@@ -105,7 +108,7 @@ public sealed partial class SmtpdSession
         }
         _esmtp = esmtp;
         ResetTransaction();
-        if (esmtp) Write(_s.EhloReply);
+        if (esmtp) Write(_tls is null ? _s.EhloReply : _s.EhloReplyTls);
         else
         {
             Write("250 "u8);
@@ -201,8 +204,8 @@ public sealed partial class SmtpdSession
             case PathStatus.NeedsSmtpUtf8 when !_msg.SmtpUtf8: return Error(SmtpdReplies.NeedsSmtpUtf8);
         }
         if (address.IsEmpty) return Error(SmtpdReplies.BadRecipient);
-        // smtpd_relay_restrictions default: permit_mynetworks, defer_unauth_destination.
-        if (!_clientInMyNetworks && !_s.IsAcceptedDomain(address))
+        // smtpd_relay_restrictions default: permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination.
+        if (!_clientInMyNetworks && _saslUser is null && !_s.IsAcceptedDomain(address))
         {
             string a = Encoding.UTF8.GetString(address);
             _server.Log.Info("smtpd", _pid, $"NOQUEUE: reject: RCPT from {_clientLabel}: 454 4.7.1 <{a}>: Relay access denied; from=<{_msg.SenderString()}> to=<{a}> proto={(_esmtp ? "ESMTP" : "SMTP")} helo=<{_msg.Helo}>");
@@ -213,7 +216,7 @@ public sealed partial class SmtpdSession
         if (_msg.QueueId.Value == 0)
         {
             _msg.QueueId = _server.Queue.NewQueueId();
-            _server.Log.Info("smtpd", _pid, $"{_msg.QueueId}: client={_clientLabel}");
+            _server.Log.Info("smtpd", _pid, $"{_msg.QueueId}: client={_clientLabel}{SaslLogSuffix}");
         }
         _msg.AddRecipient(address, orcpt, notify);
         _stats.Rcpt.Ok++;
@@ -297,7 +300,9 @@ public sealed partial class SmtpdSession
     {
         Span<byte> id = stackalloc byte[QueueId.Length];
         _msg.QueueId.Format(id);
-        var protocol = _msg.SmtpUtf8 ? (_esmtp ? "UTF8SMTP"u8 : "UTF8SMTP"u8) : (_esmtp ? "ESMTP"u8 : "SMTP"u8);
+        // RFC 3848 / RFC 6531 "with" names: S for TLS, A for an authenticated client.
+        var protocol = (_msg.SmtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP")
+            + (_esmtp && _tls is not null ? "S" : "") + (_esmtp && _saslUser is not null ? "A" : "");
         _msg.Protocol = _esmtp ? "ESMTP" : "SMTP";
         ReadOnlySpan<byte> single = default;
         if (_msg.RecipientCount == 1)
@@ -307,7 +312,8 @@ public sealed partial class SmtpdSession
             int len = block[0] | block[1] << 8;
             single = block.Slice(2, len);
         }
-        ReceivedHeader.Write(_msg.Content, _helo, "unknown", _clientAddr, _s.HostnameBytes, protocol, id, single, DateTimeOffset.UtcNow);
+        ReceivedHeader.Write(_msg.Content, _helo, "unknown", _clientAddr, _s.HostnameBytes, Encoding.ASCII.GetBytes(protocol), id, single,
+            DateTimeOffset.UtcNow, _s.TlsReceivedHeader ? _tls?.ToString() : null, _s.SaslAuthenticatedHeader ? _saslUser : null);
         _receivedLength = _msg.Content.Length;
     }
 
