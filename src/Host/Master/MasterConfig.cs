@@ -137,6 +137,7 @@ public sealed class MasterConfig
         var cfg = new MasterConfig { Main = main, Master = master, Settings = settings, Listeners = listeners, QmqpdListeners = qmqpd };
         _ = cfg.Resolver;    // opens transport_maps and domain tables: a missing or malformed table
         _ = cfg.CleanupMaps; // is a config error now (start, reload, check), not at first mail
+        DeliveryAgents.Check(cfg); // smtp_tls_* values and the CA file, likewise
         return cfg;
     }
 

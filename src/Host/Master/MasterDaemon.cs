@@ -62,7 +62,7 @@ public sealed class MasterDaemon
         await using var metrics = await MetricsEndpoint.StartAsync(cfg.Main.Get(MetricsEndpoint.Parameter), store.Count, log);
 
         await using var qmgr = new Qmgr(store, log, cfg.Settings.QmgrMessageActiveLimit);
-        var agents = DeliveryAgents.Create(cfg);
+        var agents = DeliveryAgents.Create(cfg, log);
         var bounce = new BounceService(store, BounceSettings.From(cfg.Settings), cfg.Settings.MessageSizeLimit);
         qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce.SendAsync, qmgr.Deferred.Add);
         if (cfg.Embedded)
