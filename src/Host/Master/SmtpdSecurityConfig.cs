@@ -101,8 +101,12 @@ public static class SmtpdSecurityConfig
                 {
                     throw main.ErrorFor("smtpd_sasl_path", $"cannot read the SASL password table: {e.Message}");
                 }
+            case "dovecot":
+                // Postfix: a relative path is taken from the queue directory (private/auth).
+                var queue = Path.GetFullPath(main.Get("queue_directory"), main.ConfigDirectory ?? Directory.GetCurrentDirectory());
+                return new SaslDovecotClient(Path.GetFullPath(path, queue));
             default:
-                throw main.ErrorFor("smtpd_sasl_type", $"SASL type \"{type}\" is not supported (specify table)");
+                throw main.ErrorFor("smtpd_sasl_type", $"SASL type \"{type}\" is not supported (specify table or dovecot)");
         }
     }
 
