@@ -10,7 +10,7 @@ internal static class SmtpdReplies
     public static ReadOnlySpan<byte> RcptOk => "250 2.1.5 Ok\r\n"u8;
     public static ReadOnlySpan<byte> StartData => "354 End data with <CR><LF>.<CR><LF>\r\n"u8;
     public static ReadOnlySpan<byte> Bye => "221 2.0.0 Bye\r\n"u8;
-    public static ReadOnlySpan<byte> Help => "214 2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY\r\n"u8;
+    public static ReadOnlySpan<byte> Help => "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY\r\n"u8;
     public static ReadOnlySpan<byte> EhloSyntax => "501 Syntax: EHLO hostname\r\n"u8;
     public static ReadOnlySpan<byte> HeloSyntax => "501 Syntax: HELO hostname\r\n"u8;
     public static ReadOnlySpan<byte> MailSyntax => "501 5.5.4 Syntax: MAIL FROM:<address>\r\n"u8;

@@ -300,9 +300,7 @@ public sealed partial class SmtpdSession
     {
         Span<byte> id = stackalloc byte[QueueId.Length];
         _msg.QueueId.Format(id);
-        // RFC 3848 / RFC 6531 "with" names: S for TLS, A for an authenticated client.
-        var protocol = (_msg.SmtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP")
-            + (_esmtp && _tls is not null ? "S" : "") + (_esmtp && _saslUser is not null ? "A" : "");
+        var protocol = ReceivedProtocol();
         _msg.Protocol = _esmtp ? "ESMTP" : "SMTP";
         ReadOnlySpan<byte> single = default;
         if (_msg.RecipientCount == 1)
@@ -312,9 +310,27 @@ public sealed partial class SmtpdSession
             int len = block[0] | block[1] << 8;
             single = block.Slice(2, len);
         }
-        ReceivedHeader.Write(_msg.Content, _helo, "unknown", _clientAddr, _s.HostnameBytes, Encoding.ASCII.GetBytes(protocol), id, single,
-            DateTimeOffset.UtcNow, _s.TlsReceivedHeader ? _tls?.ToString() : null, _s.SaslAuthenticatedHeader ? _saslUser : null);
+        ReceivedHeader.Write(_msg.Content, _helo, "unknown", _clientAddr, _s.HostnameBytes, protocol, id, single,
+            DateTimeOffset.UtcNow, _s.TlsReceivedHeader ? _tls?.Text : null, _s.SaslAuthenticatedHeader ? _saslUser : null);
         _receivedLength = _msg.Content.Length;
+    }
+
+    // RFC 3848 / RFC 6531 "with" names: S for TLS, A for an authenticated client (no allocation).
+    private ReadOnlySpan<byte> ReceivedProtocol()
+    {
+        if (!_esmtp) return "SMTP"u8;
+        int k = (_tls is not null ? 1 : 0) | (_saslUser is not null ? 2 : 0);
+        return (_msg.SmtpUtf8, k) switch
+        {
+            (false, 0) => "ESMTP"u8,
+            (false, 1) => "ESMTPS"u8,
+            (false, 2) => "ESMTPA"u8,
+            (false, _) => "ESMTPSA"u8,
+            (true, 0) => "UTF8SMTP"u8,
+            (true, 1) => "UTF8SMTPS"u8,
+            (true, 2) => "UTF8SMTPA"u8,
+            (true, _) => "UTF8SMTPSA"u8,
+        };
     }
 
     private void ResetTransaction()

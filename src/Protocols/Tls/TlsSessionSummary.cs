@@ -15,8 +15,12 @@ public sealed record TlsSessionSummary(string Protocol, string Cipher, int Bits)
         return new TlsSessionSummary(TlsProtocolList.Name(ssl.SslProtocol), OpenSslName(iana), CipherBits(iana));
     }
 
-    /// <summary>"TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)".</summary>
-    public override string ToString() => $"{Protocol} with cipher {Cipher} ({Bits}/{Bits} bits)";
+    private string? _text;
+
+    /// <summary>"TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)", built once per session.</summary>
+    public string Text => _text ??= $"{Protocol} with cipher {Cipher} ({Bits}/{Bits} bits)";
+
+    public override string ToString() => Text;
 
     /// <summary>
     /// TLS 1.3 suites keep their IANA name in OpenSSL; TLS 1.2 ECDHE/DHE suites
