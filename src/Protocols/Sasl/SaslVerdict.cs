@@ -2,8 +2,6 @@
 // credentials: 535), or a temporary failure of the back end itself (454).
 namespace Postfix.Protocols.Sasl;
 
-public enum SaslOutcome : byte { Ok, Failed, TempFail }
-
 public readonly record struct SaslVerdict(SaslOutcome Outcome, string Reason)
 {
     public static SaslVerdict Ok { get; } = new(SaslOutcome.Ok, "");

@@ -81,6 +81,31 @@ public sealed class SmtpClientTlsTests
     }
 
     [Fact]
+    public async Task SecureNeedsTheConfiguredNameNotJustATrustedChain()
+    {
+        using var pki = TestPki.Create();
+        await using var next = await StartNextHopAsync(pki);
+        await using var mta = await StartSenderAsync(next.Port,
+            $"smtp_tls_security_level = secure\nsmtp_tls_CAfile = {pki.CaFile}\nsmtp_tls_secure_cert_match = mx.other.example");
+        await SubmitAsync(mta);
+        var log = await WaitForLogAsync(mta, @"status=deferred");
+        Assert.Matches(@"Trusted TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:\d+", log);
+        Assert.Matches(@"dsn=4\.7\.5, status=deferred \(Server certificate not verified\)", log);
+    }
+
+    [Fact]
+    public async Task SecureWithTheCertificatesNameDeliversAsVerified()
+    {
+        using var pki = TestPki.Create();
+        await using var next = await StartNextHopAsync(pki);
+        await using var mta = await StartSenderAsync(next.Port,
+            $"smtp_tls_security_level = secure\nsmtp_tls_CAfile = {pki.CaFile}\nsmtp_tls_secure_cert_match = mx.test.example");
+        await SubmitAsync(mta);
+        var log = await WaitForLogAsync(mta, @"status=sent");
+        Assert.Matches(@"Verified TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:\d+", log);
+    }
+
+    [Fact]
     public async Task EncryptAgainstSmtpSinkWithoutStartTlsDefers474()
     {
         await using var sink = await SmtpSink.StartAsync();
