@@ -7,6 +7,8 @@
 #   pflogsumm (Postfix's log summarizer: the logging tests parse our maillog with it)
 #   dovecot-core + dovecot-lmtpd (a real LMTP server the lmtp tests start themselves)
 #   curl     (the metrics tests scrape /metrics with it, as Prometheus-minded operators do)
+#   openssl  (s_client -starttls smtp: the TLS tests check handshakes and protocol floors with it)
+#   libnet-ssleay-perl + libio-socket-ssl-perl (swaks --tls / --tlsc need them)
 # Safe to run repeatedly; installs only what is missing. Needs root (CI and dev
 # machines run as root). Postfix is installed with debconf "No configuration" and
 # its system service is never started or used by our tests. Dovecot's system
@@ -24,6 +26,9 @@ command -v pflogsumm >/dev/null || need+=(pflogsumm)
 command -v dovecot >/dev/null || need+=(dovecot-core)
 [[ -x /usr/lib/dovecot/lmtp ]] || need+=(dovecot-lmtpd)
 command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
+perl -MNet::SSLeay -e1 2>/dev/null || need+=(libnet-ssleay-perl)
+perl -MIO::Socket::SSL -e1 2>/dev/null || need+=(libio-socket-ssl-perl)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then echo "install-test-deps: need root to install: ${need[*]}" >&2; exit 1; fi
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
@@ -38,9 +43,10 @@ if ((${#need[@]})); then
     echo "$out" >&2; exit 1
   fi
 fi
-for t in smtp-source smtp-sink swaks dnsmasq pflogsumm dovecot curl; do
+for t in smtp-source smtp-sink swaks dnsmasq pflogsumm dovecot curl openssl; do
   command -v "$t" >/dev/null || { echo "install-test-deps: $t still missing" >&2; exit 1; }
 done
 [[ -x /usr/lib/dovecot/lmtp ]] || { echo "install-test-deps: dovecot lmtp still missing" >&2; exit 1; }
 [[ -e /usr/lib/postfix/postfix-pcre.so ]] || { echo "install-test-deps: postfix-pcre still missing" >&2; exit 1; }
-echo "install-test-deps: ok (smtp-source, smtp-sink, postfix-pcre, swaks, dnsmasq, pflogsumm, dovecot lmtp, curl)"
+perl -MIO::Socket::SSL -MNet::SSLeay -e1 2>/dev/null || { echo "install-test-deps: perl TLS modules (swaks --tls) still missing" >&2; exit 1; }
+echo "install-test-deps: ok (smtp-source, smtp-sink, postfix-pcre, swaks + TLS, dnsmasq, pflogsumm, dovecot lmtp, curl, openssl)"

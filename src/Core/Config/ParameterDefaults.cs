@@ -125,7 +125,6 @@ public static class ParameterDefaults
         ("smtpd_client_connection_rate_limit", "0"),
         ("smtpd_client_message_rate_limit", "0"),
         ("smtpd_client_recipient_rate_limit", "0"),
-        ("anvil_rate_time_unit", "60s"),
         ("smtpd_client_event_limit_exceptions", "$mynetworks"), // Postfix: ${smtpd_client_connection_limit_exceptions:$mynetworks}
         ("smtpd_client_restrictions", ""),
         ("smtpd_data_restrictions", ""),
@@ -143,6 +142,39 @@ public static class ParameterDefaults
         ("smtpd_soft_error_limit", "10"),
         ("smtpd_timeout", "300s"),                   // Postfix: ${stress?{10}:{300}}s
         ("smtpd_tls_security_level", ""),
+        ("smtpd_use_tls", "no"),
+        ("smtpd_tls_cert_file", ""),
+        ("smtpd_tls_key_file", "$smtpd_tls_cert_file"),
+        ("smtpd_tls_chain_files", ""),
+        ("smtpd_tls_protocols", ">=TLSv1.2"),           // OUR default; Postfix: >=TLSv1 (we never enable TLS < 1.2)
+        ("smtpd_tls_mandatory_protocols", ">=TLSv1.2"), // OUR default; Postfix: >=TLSv1 (idem)
+        ("smtpd_tls_wrappermode", "no"),
+        ("smtpd_tls_loglevel", "0"),
+        ("smtpd_tls_received_header", "yes"),        // OUR default; Postfix: no (RFC 8314 4.3 asks MSAs to record TLS in Received:)
+        ("smtpd_tls_auth_only", "no"),
+        ("smtpd_starttls_timeout", "300s"),          // Postfix: ${stress?{10}:{300}}s
+        ("smtpd_sasl_auth_enable", "no"),
+        ("smtpd_sasl_type", "cyrus"),                // we implement "table" (OUR) and "dovecot"; cyrus is refused with a config error
+        ("smtpd_sasl_path", "smtpd"),                // table: the password file; dovecot: the auth socket
+        ("smtpd_sasl_security_options", "noanonymous"),
+        ("smtpd_sasl_tls_security_options", "$smtpd_sasl_security_options"),
+        ("smtpd_sasl_response_limit", "12288"),
+        ("smtpd_sasl_authenticated_header", "no"),
+        ("smtpd_client_auth_rate_limit", "0"),
+        ("smtpd_client_auth_failure_limit", "10"),   // OUR extension: failed AUTHs per client per anvil_rate_time_unit before 421 + disconnect; 0 = off
+        ("anvil_rate_time_unit", "60s"),
+        ("smtp_tls_security_level", ""),
+        ("smtp_use_tls", "no"),
+        ("smtp_enforce_tls", "no"),
+        ("smtp_tls_servername", "hostname"),         // OUR default; Postfix: empty = no SNI (servers that pick certificates by name need it)
+        ("smtp_tls_CAfile", ""),
+        ("tls_append_default_CA", "no"),
+        ("smtp_tls_loglevel", "0"),
+        ("smtp_tls_protocols", ">=TLSv1.2"),            // OUR default; Postfix: >=TLSv1 (we never enable TLS < 1.2)
+        ("smtp_tls_mandatory_protocols", ">=TLSv1.2"),  // OUR default; Postfix: >=TLSv1 (idem)
+        ("smtp_starttls_timeout", "300s"),
+        ("smtp_tls_verify_cert_match", "hostname"),
+        ("smtp_tls_secure_cert_match", "nexthop, dot-nexthop"),
         ("syslog_name", "postfix"),                  // Postfix: ${multi_instance_name?{$multi_instance_name}:{postfix}}
         ("transport_maps", ""),
         ("virtual_alias_maps", ""),                  // Postfix: $virtual_maps

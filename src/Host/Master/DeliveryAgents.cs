@@ -1,8 +1,10 @@
 // Binds master.cf's delivery services (Postfix: "smtp unix - - n - - smtp",
 // "relay ... smtp", "lmtp ... lmtp", "local ... local", "virtual ... virtual")
 // to delivery-agent instances, by transport name, for qmgr. Per-service -o
-// overrides apply to that agent.
+// overrides apply to that agent. smtp_tls_* files (the CA file) are read
+// here: a bad one is a config error.
 using System.Net;
+using System.Security.Cryptography;
 using Postfix.Core.Cleanup;
 using Postfix.Core.Config;
 using Postfix.Core.Delivery;
@@ -10,6 +12,7 @@ using Postfix.Core.Local;
 using Postfix.Core.Logging;
 using Postfix.Core.Virtual;
 using Postfix.Protocols.Smtp;
+using Postfix.Protocols.Tls;
 
 namespace Postfix.Host.Master;
 
@@ -34,14 +37,35 @@ public static class DeliveryAgents
             {
                 "local" => new LocalDeliveryAgent(LocalSettings.From(main, settings), cleanup, cfg.Resolver.Resolve, log),
                 "virtual" => new VirtualDeliveryAgent(VirtualSettings.From(main, settings), log),
-                _ => new SmtpDeliveryAgent(ClientSettings(settings, main, lmtp: svc.Command == "lmtp")),
+                _ => new SmtpDeliveryAgent(ClientSettings(settings, main, lmtp: svc.Command == "lmtp", log)),
             };
         }
         return agents;
     }
 
-    public static SmtpClientSettings ClientSettings(MailSettings s, MainCf main, bool lmtp) => new()
+    /// <summary>Builds every smtp/lmtp service's settings once, so bad values fail at load time.</summary>
+    public static void Check(MasterConfig cfg)
     {
+        foreach (var svc in cfg.Master.Services)
+        {
+            if (svc.Type != MasterServiceType.Unix || svc.Command is not ("smtp" or "lmtp")) continue;
+            var main = svc.Overrides.Count > 0 ? cfg.Main.WithOverrides(svc.Overrides) : cfg.Main;
+            _ = ClientSettings(MailSettings.From(main), main, lmtp: svc.Command == "lmtp");
+        }
+    }
+
+    public static SmtpClientSettings ClientSettings(MailSettings s, MainCf main, bool lmtp, Maillog? log = null) => new()
+    {
+        Log = log ?? Maillog.Null,
+        TlsLevel = lmtp ? SmtpTlsLevel.None : TlsLevel(main),
+        TlsProtocols = SmtpdSecurityConfig.Protocols(main, "smtp_tls_protocols"),
+        TlsMandatoryProtocols = SmtpdSecurityConfig.Protocols(main, "smtp_tls_mandatory_protocols"),
+        TlsServerName = main.Get("smtp_tls_servername").Trim(),
+        TlsVerifier = new TlsPeerVerifier(CaFile(main), main.GetBool("tls_append_default_CA")),
+        TlsVerifyCertMatch = main.GetList("smtp_tls_verify_cert_match"),
+        TlsSecureCertMatch = main.GetList("smtp_tls_secure_cert_match"),
+        TlsLogLevel = main.GetInt("smtp_tls_loglevel"),
+        StartTlsTimeout = main.GetTime("smtp_starttls_timeout"),
         HeloName = s.SmtpHeloName,
         ConnectTimeout = s.SmtpConnectTimeout,
         HeloTimeout = s.SmtpHeloTimeout,
@@ -56,6 +80,36 @@ public static class DeliveryAgents
         Lmtp = lmtp,
         DnsServers = ParseServers(main),
     };
+
+    private static SmtpTlsLevel TlsLevel(MainCf main)
+    {
+        var value = main.Get("smtp_tls_security_level").Trim().ToLowerInvariant();
+        if (value.Length == 0)
+            return main.GetBool("smtp_enforce_tls") ? SmtpTlsLevel.Encrypt : main.GetBool("smtp_use_tls") ? SmtpTlsLevel.May : SmtpTlsLevel.None;
+        return value switch
+        {
+            "none" => SmtpTlsLevel.None,
+            "may" => SmtpTlsLevel.May,
+            "encrypt" => SmtpTlsLevel.Encrypt,
+            "verify" => SmtpTlsLevel.Verify,
+            "secure" => SmtpTlsLevel.Secure,
+            _ => throw main.ErrorFor("smtp_tls_security_level", $"\"{value}\" is not supported (specify none, may, encrypt, verify or secure; dane and fingerprint are not implemented)"),
+        };
+    }
+
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2Collection CaFile(MainCf main)
+    {
+        var file = main.Get("smtp_tls_CAfile").Trim();
+        if (file.Length == 0) return [];
+        try
+        {
+            return TlsCertificateFiles.LoadCaFile(SmtpdSecurityConfig.FilePath(main, file));
+        }
+        catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
+        {
+            throw main.ErrorFor("smtp_tls_CAfile", $"cannot load CA certificates: {e.Message}");
+        }
+    }
 
     private static IReadOnlyList<IPEndPoint>? ParseServers(MainCf main)
     {

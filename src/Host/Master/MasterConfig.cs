@@ -147,6 +147,7 @@ public sealed class MasterConfig
         _ = cfg.Resolver;    // opens transport_maps and domain tables: a missing or malformed table
         _ = cfg.CleanupMaps; // is a config error now (start, reload, check), not at first mail
         ValidateFinalDelivery(main, master, settings);
+        DeliveryAgents.Check(cfg); // smtp_tls_* values and the CA file, likewise
         return cfg;
     }
 
@@ -249,7 +250,6 @@ public sealed class MasterConfig
             ClientConnectionRateLimit = s.Source.GetInt("smtpd_client_connection_rate_limit"),
             ClientMessageRateLimit = s.Source.GetInt("smtpd_client_message_rate_limit"),
             ClientRecipientRateLimit = s.Source.GetInt("smtpd_client_recipient_rate_limit"),
-            AnvilRateTimeUnit = s.Source.GetTime("anvil_rate_time_unit") is { TotalSeconds: > 0 } u ? u : TimeSpan.FromSeconds(60),
             ForbidBareNewline = s.SmtpdForbidBareNewline,
             DisableVrfy = s.DisableVrfyCommand,
             IsMyNetworks = a => Array.Exists(mynetworks, c => c.Contains(a)),
@@ -257,6 +257,6 @@ public sealed class MasterConfig
             AcceptDomains = accept.Select(d => d.ToLowerInvariant()).ToArray(),
             AlwaysAddMissingHeaders = s.AlwaysAddMissingHeaders,
             LocalHeaderRewriteClients = ParseLocalRewrite(s.Source.GetList("local_header_rewrite_clients")),
-        };
+        }.WithTlsAndSasl(s.Source);
     }
 }

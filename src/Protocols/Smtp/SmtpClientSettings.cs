@@ -2,6 +2,9 @@
 // (re)load. Names and defaults follow Postfix's smtp_* parameters
 // (postconf(5)); lmtp_* share the defaults. Trusted: comes from the operator.
 using System.Net;
+using System.Security.Authentication;
+using Postfix.Core.Logging;
+using Postfix.Protocols.Tls;
 
 namespace Postfix.Protocols.Smtp;
 
@@ -63,6 +66,28 @@ public sealed class SmtpClientSettings
     public int MaxReplyLineLength { get; init; } = 2048;
     /// <summary>Lines kept per multi-line reply; later lines are read and dropped.</summary>
     public int MaxReplyLines { get; init; } = 100;
+
+    /// <summary>The maillog, for the TLS summary lines (smtp_tls_loglevel).</summary>
+    public Maillog Log { get; init; } = Maillog.Null;
+
+    /// <summary>smtp_tls_security_level (effective).</summary>
+    public SmtpTlsLevel TlsLevel { get; init; }
+    /// <summary>smtp_tls_protocols: opportunistic (may) sessions.</summary>
+    public SslProtocols TlsProtocols { get; init; } = SslProtocols.Tls12 | SslProtocols.Tls13;
+    /// <summary>smtp_tls_mandatory_protocols: encrypt and higher.</summary>
+    public SslProtocols TlsMandatoryProtocols { get; init; } = SslProtocols.Tls12 | SslProtocols.Tls13;
+    /// <summary>smtp_tls_servername: "" (no SNI), "hostname", "nexthop", or a name.</summary>
+    public string TlsServerName { get; init; } = "hostname";
+    /// <summary>smtp_tls_CAfile (+ the system store with tls_append_default_CA).</summary>
+    public TlsPeerVerifier TlsVerifier { get; init; } = new([], appendDefaultCa: false);
+    /// <summary>smtp_tls_verify_cert_match (verify level).</summary>
+    public IReadOnlyList<string> TlsVerifyCertMatch { get; init; } = ["hostname"];
+    /// <summary>smtp_tls_secure_cert_match (secure level).</summary>
+    public IReadOnlyList<string> TlsSecureCertMatch { get; init; } = ["nexthop", "dot-nexthop"];
+    /// <summary>smtp_tls_loglevel: 1 logs the handshake summary.</summary>
+    public int TlsLogLevel { get; init; }
+    /// <summary>smtp_starttls_timeout: bound on the TLS handshake.</summary>
+    public TimeSpan StartTlsTimeout { get; init; } = TimeSpan.FromSeconds(300);
 
     internal string ProtocolName => Lmtp ? "lmtp" : "smtp";
 }

@@ -3,11 +3,14 @@
 // is cut at MaxReplyLineLength, each reply keeps at most MaxReplyLines, every
 // read and write runs under the smtp_*_timeout its caller names. A connection
 // is owned by one delivery at a time (or idles in the cache); it is not
-// thread-safe.
+// thread-safe. After STARTTLS the same reader and writer run over an
+// SslStream (StartTlsAsync).
 using System.Buffers;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
+using Postfix.Protocols.Tls;
 
 namespace Postfix.Protocols.Smtp;
 
@@ -17,7 +20,7 @@ internal sealed class SmtpConnection : IAsyncDisposable
     private static readonly byte[] QuitCommand = "QUIT\r\n"u8.ToArray();
 
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private Stream _stream;
     private readonly byte[] _readBuffer;
     private readonly byte[] _line;
     private int _readPos, _readEnd;
@@ -51,6 +54,9 @@ internal sealed class SmtpConnection : IAsyncDisposable
     public long LastUsed { get; set; }
     /// <summary>Set when the server said 421 or the conversation broke: never reuse.</summary>
     public bool Broken { get; set; }
+    /// <summary>The TLS session after STARTTLS, or null in plaintext.</summary>
+    public TlsSessionSummary? Tls { get; private set; }
+
     /// <summary>The last reply read; overwritten by the next read.</summary>
     public SmtpReply Reply { get; }
     /// <summary>Commands being assembled for one write (a pipelined batch or a single command).</summary>
@@ -80,6 +86,32 @@ internal sealed class SmtpConnection : IAsyncDisposable
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The client TLS handshake after a 2xx reply to STARTTLS, under <paramref name="timeout"/>.
+    /// Plaintext the server sent after its STARTTLS reply is dropped, never read as a reply
+    /// inside TLS (the client side of CVE-2011-0411). Throws AuthenticationException for a
+    /// failed handshake, SmtpTransportException for a lost or timed-out connection.
+    /// </summary>
+    public async ValueTask<SslStream> StartTlsAsync(SslClientAuthenticationOptions options, TimeSpan timeout)
+    {
+        _readPos = _readEnd = 0;
+        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
+        var token = Arm(timeout);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(options, token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Broken = true;
+            if (Map(e) is { } mapped && e is not System.Security.Authentication.AuthenticationException) throw mapped;
+            throw;
+        }
+        _stream = ssl;
+        Tls = TlsSessionSummary.From(ssl);
+        return ssl;
     }
 
     /// <summary>Starts a use of this connection by one delivery (or by the cache sweeper).</summary>

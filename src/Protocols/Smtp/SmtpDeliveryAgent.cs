@@ -52,7 +52,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
         if (s.ConnectionCacheOnDemand && _cache.Take(key) is { } cached)
         {
             state.BeginSession(finalServer: true);
-            var end = await UseAsync(cached, state, key, reused: true, clock, timing, cancellationToken).ConfigureAwait(false);
+            var end = await UseAsync(cached, state, key, hop.Host, reused: true, clock, timing, cancellationToken).ConfigureAwait(false);
             if (end != SmtpTransactionEnd.RetryFresh)
                 return new DeliveryReport(state.Results(), cached.NamAddrPort, timing.Connect, timing.Transmit);
         }
@@ -85,7 +85,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
             sessions++;
             state.BeginSession(finalServer: last || sessions >= s.MxSessionLimit);
             relay = c.NamAddrPort;
-            await UseAsync(c, state, key, reused: false, clock, timing, cancellationToken).ConfigureAwait(false);
+            await UseAsync(c, state, key, hop.Host, reused: false, clock, timing, cancellationToken).ConfigureAwait(false);
             if (sessions >= s.MxSessionLimit) break;
         }
         if (timing.Connect == TimeSpan.Zero) timing.Connect = clock.Elapsed;
@@ -100,14 +100,14 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
 
     // Handshake (fresh connections), transaction, then cache or close. Owns c from here on.
     private async ValueTask<SmtpTransactionEnd> UseAsync(SmtpConnection c, SmtpDeliveryState state, string key,
-        bool reused, Stopwatch clock, Timing timing, CancellationToken ct)
+        string nexthop, bool reused, Stopwatch clock, Timing timing, CancellationToken ct)
     {
         var s = _settings;
         c.Begin(ct);
         bool keep = false;
         try
         {
-            if (!reused && !await SmtpHandshake.RunAsync(c, state, s).ConfigureAwait(false))
+            if (!reused && !await SmtpHandshake.RunAsync(c, state, s, nexthop).ConfigureAwait(false))
             {
                 timing.Connect = clock.Elapsed;
                 return SmtpTransactionEnd.Broken;
@@ -115,7 +115,8 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
             timing.Connect = clock.Elapsed;
             var end = await SmtpTransaction.RunAsync(c, state, s, reused).ConfigureAwait(false);
             timing.Transmit = clock.Elapsed - timing.Connect;
-            if (s.ConnectionCacheOnDemand)
+            // TLS sessions are not cached (Postfix: smtp_tls_connection_reuse = no).
+            if (s.ConnectionCacheOnDemand && c.Tls is null)
             {
                 if (end == SmtpTransactionEnd.Clean) keep = true;
                 else if (end == SmtpTransactionEnd.Reusable) keep = await ResetAsync(c).ConfigureAwait(false);

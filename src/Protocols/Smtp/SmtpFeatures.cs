@@ -1,5 +1,5 @@
 // ESMTP service extensions the client uses, from the EHLO/LHLO reply
-// (smtp_proto.c: SMTP_FEATURE_*). STARTTLS and AUTH are not implemented.
+// (smtp_proto.c: SMTP_FEATURE_*). AUTH is not implemented.
 namespace Postfix.Protocols.Smtp;
 
 [Flags]
@@ -13,4 +13,5 @@ internal enum SmtpFeatures : ushort
     Dsn = 16,
     SmtpUtf8 = 32,
     EnhancedStatusCodes = 64,
+    StartTls = 128,
 }

@@ -2,7 +2,9 @@
 // banner, EHLO with HELO fallback (or LHLO), and the service extensions we use.
 // Failures are Postfix's "host h[ip] refused to talk to me: ..." site
 // failures: a 4xx (or, with smtp_skip_5xx_greeting, a 5xx banner) moves on to
-// the next host; a 5xx to HELO/LHLO is final. Replies are untrusted.
+// the next host; a 5xx to HELO/LHLO is final. With smtp_tls_security_level
+// set, STARTTLS follows EHLO (SmtpTlsStart) and EHLO is sent again inside TLS.
+// Replies are untrusted.
 using System.Buffers.Text;
 
 namespace Postfix.Protocols.Smtp;
@@ -10,7 +12,7 @@ namespace Postfix.Protocols.Smtp;
 internal static class SmtpHandshake
 {
     /// <summary>Runs the handshake; false when it failed and the open recipients were decided.</summary>
-    public static async ValueTask<bool> RunAsync(SmtpConnection c, SmtpDeliveryState state, SmtpClientSettings s)
+    public static async ValueTask<bool> RunAsync(SmtpConnection c, SmtpDeliveryState state, SmtpClientSettings s, string nexthop = "")
     {
         string stage = "receiving the initial server greeting";
         try
@@ -51,6 +53,27 @@ internal static class SmtpHandshake
                 }
             }
             if ((c.Features & SmtpFeatures.Esmtp) != 0) ParseExtensions(c);
+            if (s.TlsLevel != SmtpTlsLevel.None && !s.Lmtp)
+            {
+                if ((c.Features & SmtpFeatures.Esmtp) == 0 && s.TlsLevel >= SmtpTlsLevel.Encrypt)
+                {
+                    state.DecideAllOpenSoftNonFinal(SmtpOutcome.Failure("4.7.4", $"TLS is required, but was not offered by host {c.NamAddr}"));
+                    return false;
+                }
+                stage = "sending the STARTTLS command";
+                if (!await SmtpTlsStart.RunAsync(c, state, s, nexthop).ConfigureAwait(false)) return false;
+                if (c.Tls is not null)
+                {
+                    // RFC 3207 4.2: forget what the server said before TLS and ask again.
+                    stage = "performing the EHLO handshake";
+                    c.AppendCommand("EHLO " + s.HeloName);
+                    await c.FlushCommandsAsync(s.HeloTimeout).ConfigureAwait(false);
+                    reply = await c.ReadReplyAsync(s.HeloTimeout).ConfigureAwait(false);
+                    if (reply.Class != 2) return Refused(c, state, reply.Dsn);
+                    c.Features = SmtpFeatures.Esmtp;
+                    ParseExtensions(c);
+                }
+            }
             return true;
         }
         catch (SmtpTransportException e)
@@ -90,6 +113,7 @@ internal static class SmtpHandshake
             else if (Is(keyword, "DSN"u8)) features |= SmtpFeatures.Dsn;
             else if (Is(keyword, "SMTPUTF8"u8)) features |= SmtpFeatures.SmtpUtf8;
             else if (Is(keyword, "ENHANCEDSTATUSCODES"u8)) features |= SmtpFeatures.EnhancedStatusCodes;
+            else if (Is(keyword, "STARTTLS"u8)) features |= SmtpFeatures.StartTls;
             else if (Is(keyword, "SIZE"u8))
             {
                 features |= SmtpFeatures.Size;

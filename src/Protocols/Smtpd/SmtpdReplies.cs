@@ -40,6 +40,19 @@ internal static class SmtpdReplies
     public static ReadOnlySpan<byte> VrfyDisabled => "502 5.5.1 VRFY command is disabled\r\n"u8;
     public static ReadOnlySpan<byte> AuthNotEnabled => "503 5.5.1 Error: authentication not enabled\r\n"u8;
     public static ReadOnlySpan<byte> StartTlsNotOffered => "502 5.5.1 Error: command not implemented\r\n"u8;
+    public static ReadOnlySpan<byte> StartTlsSyntax => "501 5.5.4 Syntax: STARTTLS\r\n"u8;
+    public static ReadOnlySpan<byte> TlsAlreadyActive => "554 5.5.1 Error: TLS already active\r\n"u8;
+    public static ReadOnlySpan<byte> ReadyToStartTls => "220 2.0.0 Ready to start TLS\r\n"u8;
+    public static ReadOnlySpan<byte> MustStartTls => "530 5.7.0 Must issue a STARTTLS command first\r\n"u8;
+    public static ReadOnlySpan<byte> AlreadyAuthenticated => "503 5.5.1 Error: already authenticated\r\n"u8;
+    public static ReadOnlySpan<byte> AuthInTransaction => "503 5.5.1 Error: MAIL transaction in progress\r\n"u8;
+    public static ReadOnlySpan<byte> AuthSyntax => "501 5.5.4 Syntax: AUTH mechanism\r\n"u8;
+    public static ReadOnlySpan<byte> AuthBadMechanism => "535 5.7.8 Error: authentication failed: Invalid authentication mechanism\r\n"u8;
+    public static ReadOnlySpan<byte> AuthAborted => "501 5.7.0 Authentication aborted\r\n"u8;
+    // RFC 4954 section 4: an undecodable response is 501 5.5.2.
+    public static ReadOnlySpan<byte> AuthBadBase64 => "501 5.5.2 Error: invalid base64 data in authentication response\r\n"u8;
+    public static ReadOnlySpan<byte> AuthLineTooLong => "500 5.5.6 Authentication exchange line is too long\r\n"u8;
+    public static ReadOnlySpan<byte> AuthOk => "235 2.7.0 Authentication successful\r\n"u8;
     public static ReadOnlySpan<byte> QueueError => "451 4.3.0 Error: queue file write error\r\n"u8;
     public static ReadOnlySpan<byte> VrfyOk => "252 2.0.0 Send some mail, I'll try my best\r\n"u8;
 }

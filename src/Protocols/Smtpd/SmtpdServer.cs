@@ -17,6 +17,7 @@ public sealed class SmtpdServer : IDisposable
 {
     private readonly ConcurrentDictionary<IPAddress, StrongBox<int>> _perClient = new();
     private readonly ConcurrentDictionary<SmtpdSession, byte> _sessions = new();
+    private readonly ConcurrentDictionary<IPAddress, AuthWindow> _auth = new();
     private readonly Timer _timer;
     private SmtpdSettings _settings;
     private long _connections, _accepted, _rejectedConnections;
@@ -114,11 +115,62 @@ public sealed class SmtpdServer : IDisposable
             _perClient.TryRemove(new KeyValuePair<IPAddress, StrongBox<int>>(client, box));
     }
 
+    /// <summary>smtpd_client_auth_rate_limit: counts an AUTH command, returns the count in the current window.</summary>
+    internal int CountAuthCommand(IPAddress client, SmtpdSettings s)
+    {
+        var w = Window(client, s);
+        lock (w) return ++w.Commands;
+    }
+
+    /// <summary>Failed AUTHs of <paramref name="client"/> in the current anvil_rate_time_unit window.</summary>
+    internal int AuthFailures(IPAddress client, SmtpdSettings s)
+    {
+        if (!_auth.TryGetValue(client, out var w)) return 0;
+        lock (w) return Expired(w, Environment.TickCount64, s) ? 0 : w.Failures;
+    }
+
+    /// <summary>Counts a failed AUTH (all sessions of the client share the window); returns the new count.</summary>
+    internal int RecordAuthFailure(IPAddress client, SmtpdSettings s)
+    {
+        var w = Window(client, s);
+        lock (w) return ++w.Failures;
+    }
+
+    // Fixed windows per client, as anvil(8) counts rates: a new window starts when the old one is over.
+    private AuthWindow Window(IPAddress client, SmtpdSettings s)
+    {
+        long now = Environment.TickCount64;
+        var w = _auth.GetOrAdd(client, static (_, t) => new AuthWindow { Start = t, UnitMs = 0 }, now);
+        lock (w)
+        {
+            w.UnitMs = (long)s.AnvilRateTimeUnit.TotalMilliseconds;
+            if (Expired(w, now, s)) { w.Start = now; w.Commands = 0; w.Failures = 0; }
+        }
+        return w;
+    }
+
+    private static bool Expired(AuthWindow w, long now, SmtpdSettings s) => now - w.Start >= s.AnvilRateTimeUnit.TotalMilliseconds;
+
+    private sealed class AuthWindow
+    {
+        public long Start;
+        public long UnitMs;
+        public int Commands;
+        public int Failures;
+    }
+
     private void Tick()
     {
         long now = Environment.TickCount64;
         foreach (var s in _sessions.Keys) s.CheckTimeout(now);
         if (now / 1000 % 10 == 0) Anvil.Sweep(Settings.AnvilRateTimeUnit, now);
+        // Forget finished windows, so the table holds only clients seen in the last time unit.
+        foreach (var (ip, w) in _auth)
+        {
+            bool old;
+            lock (w) old = now - w.Start >= Math.Max(w.UnitMs, 1000);
+            if (old) _auth.TryRemove(new KeyValuePair<IPAddress, AuthWindow>(ip, w));
+        }
     }
 
     public void Dispose() => _timer.Dispose();

@@ -39,6 +39,13 @@ public sealed partial class SmtpdSession
         if (!Ascii.IsValid(line) && !Utf8.IsValid(line)) { _stats.Unknown.Total++; return Error(SmtpdReplies.BadUtf8); }
         var cmd = SmtpCommandParser.Parse(line, out var arg);
         _lastCommand = cmd;
+        // smtpd_tls_security_level = encrypt: only HELO/EHLO/STARTTLS/NOOP/QUIT before TLS
+        // (Postfix's SMTPD_CMD_FLAG_PRE_TLS commands); unknown verbs still get 502.
+        if (_tls is null && _s.TlsLevel == SmtpdTlsLevel.Encrypt
+            && cmd is not (SmtpCommand.Helo or SmtpCommand.Ehlo or SmtpCommand.StartTls or SmtpCommand.Noop or SmtpCommand.Quit or SmtpCommand.Unknown))
+        {
+            return Error(SmtpdReplies.MustStartTls);
+        }
         switch (cmd)
         {
             case SmtpCommand.Ehlo: return Hello(arg, esmtp: true, ref _stats.Ehlo);
@@ -69,12 +76,8 @@ public sealed partial class SmtpdSession
                 _stats.Vrfy.Ok++;
                 Write(SmtpdReplies.VrfyOk);
                 return Junk();
-            case SmtpCommand.Auth:
-                _stats.Auth.Total++;
-                return Error(SmtpdReplies.AuthNotEnabled);
-            case SmtpCommand.StartTls:
-                _stats.StartTls.Total++;
-                return Error(SmtpdReplies.StartTlsNotOffered);
+            case SmtpCommand.Auth: return Auth(arg);
+            case SmtpCommand.StartTls: return StartTls(arg);
             default:
                 _stats.Unknown.Total++;
                 return Error(SmtpdReplies.NotRecognized);
@@ -105,7 +108,7 @@ public sealed partial class SmtpdSession
         }
         _esmtp = esmtp;
         ResetTransaction();
-        if (esmtp) Write(_s.EhloReply);
+        if (esmtp) Write(_tls is null ? _s.EhloReply : _s.EhloReplyTls);
         else
         {
             Write("250 "u8);
@@ -219,8 +222,8 @@ public sealed partial class SmtpdSession
         {
             if (CheckRestrictions(address) is { } rejected) return rejected;
         }
-        // smtpd_relay_restrictions default: permit_mynetworks, defer_unauth_destination.
-        else if (!_clientInMyNetworks && !_s.IsAcceptedDomain(address))
+        // smtpd_relay_restrictions default: permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination.
+        else if (!_clientInMyNetworks && _saslUser is null && !_s.IsAcceptedDomain(address))
         {
             string a = Encoding.UTF8.GetString(address);
             _server.Log.Info("smtpd", _pid, $"NOQUEUE: reject: RCPT from {_clientLabel}: 454 4.7.1 <{a}>: Relay access denied; from=<{_msg.SenderString()}> to=<{a}> proto={(_esmtp ? "ESMTP" : "SMTP")} helo=<{_msg.Helo}>");
@@ -231,7 +234,7 @@ public sealed partial class SmtpdSession
         if (_msg.QueueId.Value == 0)
         {
             _msg.QueueId = _server.Queue.NewQueueId();
-            _server.Log.Info("smtpd", _pid, $"{_msg.QueueId}: client={_clientLabel}");
+            _server.Log.Info("smtpd", _pid, $"{_msg.QueueId}: client={_clientLabel}{SaslLogSuffix}");
         }
         _msg.AddRecipient(address, orcpt, notify);
         _stats.Rcpt.Ok++;
@@ -268,6 +271,7 @@ public sealed partial class SmtpdSession
             IsAuthDestination = a => _s.IsAcceptedDomain(Encoding.UTF8.GetBytes(a)),
         };
         ctx.UnauthPipelining = _earlyTalker;
+        ctx.Authenticated = _saslUser is not null;
         ctx.Helo = _msg.Helo;
         ctx.Sender = _msg.SenderString();
         ctx.Recipient = Encoding.UTF8.GetString(address);
@@ -345,7 +349,7 @@ public sealed partial class SmtpdSession
     {
         Span<byte> id = stackalloc byte[QueueId.Length];
         _msg.QueueId.Format(id);
-        var protocol = _msg.SmtpUtf8 ? (_esmtp ? "UTF8SMTP"u8 : "UTF8SMTP"u8) : (_esmtp ? "ESMTP"u8 : "SMTP"u8);
+        var protocol = ReceivedProtocol();
         _msg.Protocol = _esmtp ? "ESMTP" : "SMTP";
         ReadOnlySpan<byte> single = default;
         if (_msg.RecipientCount == 1)
@@ -355,8 +359,27 @@ public sealed partial class SmtpdSession
             int len = block[0] | block[1] << 8;
             single = block.Slice(2, len);
         }
-        ReceivedHeader.Write(_msg.Content, _helo, "unknown", _clientAddr, _s.HostnameBytes, protocol, id, single, DateTimeOffset.UtcNow);
+        ReceivedHeader.Write(_msg.Content, _helo, "unknown", _clientAddr, _s.HostnameBytes, protocol, id, single,
+            DateTimeOffset.UtcNow, _s.TlsReceivedHeader ? _tls?.Text : null, _s.SaslAuthenticatedHeader ? _saslUser : null);
         _receivedLength = _msg.Content.Length;
+    }
+
+    // RFC 3848 / RFC 6531 "with" names: S for TLS, A for an authenticated client (no allocation).
+    private ReadOnlySpan<byte> ReceivedProtocol()
+    {
+        if (!_esmtp) return "SMTP"u8;
+        int k = (_tls is not null ? 1 : 0) | (_saslUser is not null ? 2 : 0);
+        return (_msg.SmtpUtf8, k) switch
+        {
+            (false, 0) => "ESMTP"u8,
+            (false, 1) => "ESMTPS"u8,
+            (false, 2) => "ESMTPA"u8,
+            (false, _) => "ESMTPSA"u8,
+            (true, 0) => "UTF8SMTP"u8,
+            (true, 1) => "UTF8SMTPS"u8,
+            (true, 2) => "UTF8SMTPA"u8,
+            (true, _) => "UTF8SMTPSA"u8,
+        };
     }
 
     private void ResetTransaction()

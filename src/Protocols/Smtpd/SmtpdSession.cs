@@ -4,6 +4,8 @@
 // (pipelining) and the loop flushes all their replies in one write, only when
 // no more input is buffered. Everything from the client is untrusted; every
 // read is bounded (line_length_limit, message_size_limit, smtpd_timeout).
+// After STARTTLS (or in wrapper mode) _input/_output are pipes over the
+// SslStream (SmtpdSession.Tls.cs); the loop is the same.
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
@@ -15,14 +17,14 @@ namespace Postfix.Protocols.Smtpd;
 
 public sealed partial class SmtpdSession
 {
-    private enum Phase : byte { Command, DiscardLine, Data, Bdat }
-    private enum Next : byte { NeedMore, Commit, Sleep, Close }
+    private enum Phase : byte { Command, DiscardLine, Data, Bdat, AuthResponse }
+    private enum Next : byte { NeedMore, Commit, Sleep, Close, StartTls, Authenticate }
 
     private readonly SmtpdServer _server;
     private readonly SmtpdSettings _s;
     private readonly ConnectionContext _conn;
-    private readonly PipeReader _input;
-    private readonly PipeWriter _output;
+    private PipeReader _input;
+    private PipeWriter _output;
     private readonly MessageBuilder _msg;
     private readonly IPAddress? _clientIp;
     private readonly string _clientAddr;
@@ -80,6 +82,8 @@ public sealed partial class SmtpdSession
                 await _output.FlushAsync().ConfigureAwait(false);
                 return;
             }
+            // smtpd_tls_wrappermode: the handshake comes before the greeting (RFC 8314 implicit TLS).
+            if (_s.TlsWrapperMode && !await HandshakeAsync().ConfigureAwait(false)) return;
             if (_s.Restrictions.WatchesPipelining) await WatchEarlyTalkerAsync().ConfigureAwait(false);
             _output.Write(_s.Greeting);
             await _output.FlushAsync().ConfigureAwait(false);
@@ -104,7 +108,15 @@ public sealed partial class SmtpdSession
             log.Info("smtpd", _pid, $"disconnect from {_clientLabel}{_stats.Format()}");
             _msg.Dispose();
             if (_scratch != null) ArrayPool<byte>.Shared.Return(_scratch);
-            await _output.CompleteAsync().ConfigureAwait(false);
+            try
+            {
+                await _output.CompleteAsync().ConfigureAwait(false);
+                if (_ssl is not null) await CloseTlsAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or ConnectionResetException)
+            {
+                // The client is gone; nothing left to flush.
+            }
         }
     }
 
@@ -163,9 +175,34 @@ public sealed partial class SmtpdSession
 
             var next = Process(buffer, out var consumed, out var examined);
             bufferedInput = !consumed.Equals(buffer.End);
+            if (next == Next.StartTls && bufferedInput)
+            {
+                // Plaintext pipelined after STARTTLS must not become commands inside TLS (CVE-2011-0411).
+                LogInjectedPlaintext(buffer.Slice(consumed));
+                consumed = examined = buffer.End;
+                bufferedInput = false;
+            }
             _input.AdvanceTo(consumed, examined);
             switch (next)
             {
+                case Next.StartTls:
+                    _unflushed = false;
+                    await _output.FlushAsync().ConfigureAwait(false);
+                    if (!await HandshakeAsync().ConfigureAwait(false)) return;
+                    _stats.StartTls.Ok++;
+                    break;
+                case Next.Authenticate:
+                    switch (await AuthenticateAsync().ConfigureAwait(false))
+                    {
+                        case Next.Close:
+                            await _output.FlushAsync().ConfigureAwait(false);
+                            return;
+                        case Next.Sleep:
+                            await _output.FlushAsync().ConfigureAwait(false);
+                            await Task.Delay(_s.ErrorSleepTime).ConfigureAwait(false);
+                            break;
+                    }
+                    break;
                 case Next.Commit:
                     await CommitAsync().ConfigureAwait(false);
                     break;
@@ -222,6 +259,25 @@ public sealed partial class SmtpdSession
                 case Phase.Bdat:
                     next = ProcessBdat(ref reader);
                     break;
+
+                case Phase.AuthResponse:
+                    var auth = SmtpCommandParser.TryReadLine(ref reader, _s.SaslResponseLimit, out var response);
+                    if (auth == LineStatus.NeedMore) goto needMore;
+                    _lastActivity = Environment.TickCount64;
+                    if (auth is LineStatus.TooLong or LineStatus.TooLongComplete)
+                    {
+                        EndAuth();
+                        if (auth == LineStatus.TooLong) _phase = Phase.DiscardLine;
+                        next = Error(SmtpdReplies.AuthLineTooLong);
+                        continue;
+                    }
+                    if (auth is LineStatus.BareLf or LineStatus.BareCr)
+                    {
+                        next = BareNewline(auth == LineStatus.BareLf);
+                        continue;
+                    }
+                    next = AuthResponse(AsSpan(response));
+                    break;
             }
         }
         consumed = reader.Position;
@@ -239,7 +295,12 @@ public sealed partial class SmtpdSession
     private ReadOnlySpan<byte> AsSpan(in ReadOnlySequence<byte> line)
     {
         if (line.IsSingleSegment) return line.FirstSpan;
-        _scratch ??= ArrayPool<byte>.Shared.Rent(_s.LineLengthLimit + 2);
+        if (_scratch is not null && _scratch.Length < line.Length)
+        {
+            ArrayPool<byte>.Shared.Return(_scratch); // an AUTH response (smtpd_sasl_response_limit) outgrew it
+            _scratch = null;
+        }
+        _scratch ??= ArrayPool<byte>.Shared.Rent((int)Math.Max(line.Length, _s.LineLengthLimit + 2));
         line.CopyTo(_scratch);
         return _scratch.AsSpan(0, (int)line.Length);
     }
@@ -327,6 +388,7 @@ public sealed partial class SmtpdSession
 
     internal void CheckTimeout(long now)
     {
+        if (_handshaking) return; // bounded by smtpd_starttls_timeout instead
         long idle = now - Volatile.Read(ref _lastActivity);
         if (idle > _s.Timeout.TotalMilliseconds && !_timedOut)
         {

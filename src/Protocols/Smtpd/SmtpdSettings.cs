@@ -3,6 +3,8 @@
 // started with (postfix reload never changes a running session).
 using System.Net;
 using System.Text;
+using Postfix.Protocols.Sasl;
+using Postfix.Protocols.Tls;
 
 namespace Postfix.Protocols.Smtpd;
 
@@ -26,7 +28,6 @@ public sealed record SmtpdSettings
     public int ClientConnectionRateLimit { get; init; }
     public int ClientMessageRateLimit { get; init; }
     public int ClientRecipientRateLimit { get; init; }
-    public TimeSpan AnvilRateTimeUnit { get; init; } = TimeSpan.FromSeconds(60);
     public bool ForbidBareNewline { get; init; } = true;
     public bool DisableVrfy { get; init; } = true;
     /// <summary>always_add_missing_headers: add Message-Id/Date/From to all mail, not only local.</summary>
@@ -39,16 +40,65 @@ public sealed record SmtpdSettings
     /// <summary>Domains we accept mail for from anyone (mydestination, relay_domains, ...), lower case.</summary>
     public IReadOnlyList<string> AcceptDomains { get; init; } = ["localhost"];
 
+    // --- TLS (smtpd_tls_*) ---
+    /// <summary>Effective smtpd_tls_security_level (after smtpd_use_tls / smtpd_enforce_tls).</summary>
+    public SmtpdTlsLevel TlsLevel { get; init; }
+    /// <summary>Certificate and protocol ranges; null when no certificate is configured (no STARTTLS).</summary>
+    public TlsServerContext? Tls { get; init; }
+    /// <summary>smtpd_tls_wrappermode: TLS handshake before the greeting (smtps / port 465).</summary>
+    public bool TlsWrapperMode { get; init; }
+    /// <summary>smtpd_tls_loglevel: 1 logs the handshake summary.</summary>
+    public int TlsLogLevel { get; init; }
+    /// <summary>smtpd_tls_received_header: protocol and cipher in the Received: header.</summary>
+    public bool TlsReceivedHeader { get; init; } = true;
+    /// <summary>smtpd_tls_auth_only: no AUTH over plaintext while TLS is optional.</summary>
+    public bool TlsAuthOnly { get; init; }
+    /// <summary>smtpd_starttls_timeout: bound on the TLS handshake.</summary>
+    public TimeSpan StartTlsTimeout { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>STARTTLS is offered (before TLS is active) only with a certificate and level may/encrypt.</summary>
+    public bool OffersStartTls => Tls is not null && TlsLevel != SmtpdTlsLevel.None && !TlsWrapperMode;
+
+    /// <summary>Mandatory TLS: the encrypt level, or wrapper mode (Postfix uses the mandatory protocols there too).</summary>
+    public bool TlsMandatory => TlsWrapperMode || TlsLevel == SmtpdTlsLevel.Encrypt;
+
+    // --- SASL (smtpd_sasl_*) ---
+    /// <summary>The back end when smtpd_sasl_auth_enable = yes; null = AUTH not enabled.</summary>
+    public ISaslPasswordVerifier? Sasl { get; init; }
+    /// <summary>smtpd_sasl_security_options contains noplaintext: no PLAIN/LOGIN without TLS.</summary>
+    public bool SaslNoPlaintext { get; init; }
+    /// <summary>smtpd_sasl_tls_security_options contains noplaintext: no PLAIN/LOGIN even with TLS.</summary>
+    public bool SaslTlsNoPlaintext { get; init; }
+    /// <summary>smtpd_sasl_response_limit: longest AUTH response line (base64 text).</summary>
+    public int SaslResponseLimit { get; init; } = 12288;
+    /// <summary>smtpd_sasl_authenticated_header: "(Authenticated sender: user)" in Received:.</summary>
+    public bool SaslAuthenticatedHeader { get; init; }
+    /// <summary>smtpd_client_auth_rate_limit: AUTH commands per client per AnvilRateTimeUnit; 0 = no limit.</summary>
+    public int ClientAuthRateLimit { get; init; }
+    /// <summary>OUR smtpd_client_auth_failure_limit: failed AUTHs per client per AnvilRateTimeUnit before 421; 0 = no limit.</summary>
+    public int ClientAuthFailureLimit { get; init; } = 10;
+    /// <summary>anvil_rate_time_unit: the window of the per-client rate limits.</summary>
+    public TimeSpan AnvilRateTimeUnit { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>AUTH is usable in this state of the session (RFC 4954 with Postfix's smtpd_tls_auth_only).</summary>
+    public bool OffersAuth(bool tlsActive) =>
+        Sasl is not null && (tlsActive ? !SaslTlsNoPlaintext : !SaslNoPlaintext && !TlsAuthOnly && !TlsMandatory);
+
     private byte[][]? _acceptDomainBytes;
-    private byte[]? _ehloReply, _greeting, _hostnameBytes;
+    private byte[]? _ehloPlain, _ehloTls, _greeting, _hostnameBytes;
 
     public byte[] HostnameBytes => _hostnameBytes ??= Encoding.ASCII.GetBytes(MyHostname);
 
     public byte[] Greeting => _greeting ??= Encoding.UTF8.GetBytes($"220 {Banner}\r\n");
 
-    public byte[] EhloReply => _ehloReply ??= BuildEhlo();
+    /// <summary>The EHLO reply before TLS (or on a server without TLS).</summary>
+    public byte[] EhloReply => _ehloPlain ??= BuildEhlo(tlsActive: false);
 
-    private byte[] BuildEhlo()
+    /// <summary>The EHLO reply for a session in TLS: no STARTTLS, AUTH per the TLS options.</summary>
+    public byte[] EhloReplyTls => _ehloTls ??= BuildEhlo(tlsActive: true);
+
+    // Postfix's order: PIPELINING SIZE VRFY ETRN STARTTLS AUTH ENHANCEDSTATUSCODES 8BITMIME DSN SMTPUTF8 CHUNKING.
+    private byte[] BuildEhlo(bool tlsActive)
     {
         var sb = new StringBuilder();
         sb.Append("250-").Append(MyHostname).Append("\r\n");
@@ -57,6 +107,8 @@ public sealed record SmtpdSettings
         if (MessageSizeLimit > 0) sb.Append(' ').Append(MessageSizeLimit);
         sb.Append("\r\n");
         if (!DisableVrfy) sb.Append("250-VRFY\r\n");
+        if (!tlsActive && OffersStartTls) sb.Append("250-STARTTLS\r\n");
+        if (OffersAuth(tlsActive)) sb.Append("250-AUTH PLAIN LOGIN\r\n");
         sb.Append("250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
         return Encoding.ASCII.GetBytes(sb.ToString());
     }

@@ -33,6 +33,13 @@ public class PostconfDefaultsTests
         ["syslog_name"] = "no multi-instance: the single-instance value",
         ["smtpd_client_event_limit_exceptions"] = "smtpd_client_connection_limit_exceptions is not implemented",
         ["virtual_alias_maps"] = "the obsolete $virtual_maps is not implemented",
+        ["smtpd_tls_protocols"] = "TLS 1.2 is our floor: the default says so",
+        ["smtpd_tls_mandatory_protocols"] = "TLS 1.2 is our floor: the default says so",
+        ["smtp_tls_protocols"] = "TLS 1.2 is our floor: the default says so",
+        ["smtp_tls_mandatory_protocols"] = "TLS 1.2 is our floor: the default says so",
+        ["smtpd_tls_received_header"] = "RFC 8314 4.3: record TLS in Received:",
+        ["smtpd_starttls_timeout"] = "no stress mode: the non-stress value",
+        ["smtp_tls_servername"] = "send SNI with the server's hostname",
     };
 
     [Fact]
