@@ -13,6 +13,7 @@ public class PostconfDefaultsTests
     private static readonly Dictionary<string, string> Deliberate = new()
     {
         ["alias_maps"] = "no NIS and no /etc/aliases from a system Postfix",
+        ["alias_database"] = "no /etc/aliases from a system Postfix",
         ["compatibility_level"] = "we start at 3.6 semantics, not the built-in 0",
         ["config_directory"] = "the embedded configuration, never /etc/postfix",
         ["queue_directory"] = "./var, never /var/spool/postfix",
