@@ -16,6 +16,7 @@ public sealed partial class SmtpdSession
     private bool _esmtp;
     private byte[] _helo = [];
     private int _junkCommands;
+    private int _rcptOvershoot;
 
     private string LastCommandName => _phase switch
     {
@@ -175,7 +176,17 @@ public sealed partial class SmtpdSession
     {
         _stats.Rcpt.Total++;
         if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
-        if (_msg.RecipientCount >= _s.RecipientLimit) return Error(SmtpdReplies.TooManyRecipients);
+        if (_msg.RecipientCount >= _s.RecipientLimit)
+        {
+            // Postfix: the first smtpd_recipient_overshoot_limit refusals are not errors, so a
+            // client with too many recipients is not cut off before it can send DATA.
+            if (_rcptOvershoot++ < _s.RecipientOvershootLimit)
+            {
+                Write(SmtpdReplies.TooManyRecipients);
+                return Next.NeedMore;
+            }
+            return Error(SmtpdReplies.TooManyRecipients);
+        }
         var status = SmtpPathParser.TryParse(arg, "TO:"u8, out var address, out var parameters);
         var notify = DsnNotify.None;
         scoped ReadOnlySpan<byte> orcpt = default;
@@ -314,6 +325,7 @@ public sealed partial class SmtpdSession
     private void ResetTransaction()
     {
         _msg.Reset();
+        _rcptOvershoot = 0;
         _usedBdat = false;
         _bdatNoRcpt = false;
         _bdatFailedTooBig = false;
