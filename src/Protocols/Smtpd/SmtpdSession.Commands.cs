@@ -253,8 +253,9 @@ public sealed partial class SmtpdSession
         _stats.Data.Total++;
         if (!arg.IsEmpty) return Error(SmtpdReplies.DataSyntax);
         if (_usedBdat) return Error(SmtpdReplies.DataAfterBdat);
-        if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
-        if (_msg.RecipientCount == 0) return Error(SmtpdReplies.NeedRcpt);
+        // Postfix data_cmd: inside a transaction a pipelining client may send DATA
+        // before it learns that every RCPT was refused, so that is not a sequence error.
+        if (_msg.RecipientCount == 0) return Error(_msg.HasSender ? SmtpdReplies.NoValidRecipients : SmtpdReplies.NeedRcpt);
         StartContent();
         _data = new SmtpDataReader(_s.MessageSizeLimit, _s.ForbidBareNewline);
         _phase = Phase.Data;

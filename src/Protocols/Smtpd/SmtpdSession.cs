@@ -272,8 +272,9 @@ public sealed partial class SmtpdSession
         _phase = Phase.Command;
         if (_bdatNoRcpt)
         {
+            bool inTransaction = _msg.HasSender;
             if (_bdatLast) ResetTransaction();
-            return Error(SmtpdReplies.NeedRcpt);
+            return Error(inTransaction ? SmtpdReplies.NoValidRecipients : SmtpdReplies.NeedRcpt);
         }
         if (_bdatFailedTooBig)
         {

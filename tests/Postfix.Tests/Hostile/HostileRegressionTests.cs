@@ -64,4 +64,25 @@ public sealed class HostileRegressionTests(HostileRegressionTests.Fixture mta) :
         for (int i = 0; i < 2; i++) Assert.Equal(452, (await w.CommandAsync("RCPT TO:<r@example.net>")).Code);
         Assert.Equal(250, (await w.CommandAsync("NOOP")).Code);
     }
+
+    [Fact]
+    public async Task DataInsideATransactionWithoutRecipientsIsNoValidRecipients()
+    {
+        // Was "503 5.5.1 Error: need RCPT command"; Postfix answers 554 (smtpd.c data_cmd).
+        using var w = await TransactionAsync();
+        await w.SendAsync("RCPT TO:<>\r\nDATA\r\n");
+        Assert.StartsWith("501 5.1.3 ", (await w.ReadReplyAsync()).Last);
+        Assert.Equal("554 5.5.1 Error: no valid recipients", (await w.ReadReplyAsync()).Last);
+        Assert.Equal(250, (await w.CommandAsync("RSET")).Code);
+        Assert.Equal("503 5.5.1 Error: need RCPT command", (await w.CommandAsync("DATA")).Last);
+    }
+
+    [Fact]
+    public async Task BdatInsideATransactionWithoutRecipientsIsNoValidRecipients()
+    {
+        using var w = await TransactionAsync();
+        await w.SendAsync("BDAT 4 LAST\r\nNOOP");
+        Assert.Equal("554 5.5.1 Error: no valid recipients", (await w.ReadReplyAsync()).Last);
+        Assert.Equal(250, (await w.CommandAsync("NOOP")).Code);
+    }
 }
