@@ -1,6 +1,8 @@
 // Regressions for the bugs the hostile-input corpus found in smtpd, each as
 // the smallest dialogue that went wrong, on an MTA with small limits so the
 // edges are a few commands away (the corpus holds the full-size cases).
+using System.Text;
+using Postfix.Protocols.Smtpd;
 using Postfix.Tests.Smtpd;
 using Xunit;
 
@@ -84,5 +86,57 @@ public sealed class HostileRegressionTests(HostileRegressionTests.Fixture mta) :
         await w.SendAsync("BDAT 4 LAST\r\nNOOP");
         Assert.Equal("554 5.5.1 Error: no valid recipients", (await w.ReadReplyAsync()).Last);
         Assert.Equal(250, (await w.CommandAsync("NOOP")).Code);
+    }
+
+    [Theory]
+    [InlineData("r@example.net", PathStatus.Ok)]
+    [InlineData("r@example.net.", PathStatus.Ok)]
+    [InlineData("r@mail_host.example", PathStatus.Ok)]
+    [InlineData("r@[192.0.2.1]", PathStatus.Ok)]
+    [InlineData("r@[IPv6:2001:db8::1]", PathStatus.Ok)]
+    [InlineData("r@[ipv6:::1]", PathStatus.Ok)]
+    [InlineData("\"a@b\"", PathStatus.Ok)]
+    [InlineData("postmaster", PathStatus.Ok)]
+    [InlineData("r@[999.1.1.1]", PathStatus.BadAddress)]
+    [InlineData("r@[192.0.2]", PathStatus.BadAddress)]
+    [InlineData("r@[192.0.2.1", PathStatus.BadAddress)]
+    [InlineData("r@[1.2.3.4.5]", PathStatus.BadAddress)]
+    [InlineData("r@[0x7f.0.0.1]", PathStatus.BadAddress)]
+    [InlineData("r@[2001:db8::1]", PathStatus.BadAddress)]
+    [InlineData("r@[IPv6:zz::1]", PathStatus.BadAddress)]
+    [InlineData("r@[IPv6:fe80::1%eth0]", PathStatus.BadAddress)]
+    [InlineData("r@example..net", PathStatus.BadAddress)]
+    [InlineData("r@example.net..", PathStatus.BadAddress)]
+    [InlineData("r@.example.net", PathStatus.BadAddress)]
+    [InlineData("r@-bad.example", PathStatus.BadAddress)]
+    [InlineData("r@bad-.example", PathStatus.BadAddress)]
+    [InlineData("r@192.0.2.1", PathStatus.BadAddress)]
+    [InlineData("r@example.net/x", PathStatus.BadAddress)]
+    [InlineData("r@exa%mple.net", PathStatus.BadAddress)]
+    [InlineData("r@evil.example@example.net", PathStatus.Ok)] // the last '@' starts the domain, as in Postfix
+    public void DomainsAreCheckedLikePostfixValidHostname(string address, PathStatus expected)
+    {
+        // Was: any domain accepted, so "r@[999.1.1.1]" or "r@a..b" went into the queue to bounce later.
+        Assert.Equal(expected, SmtpPathParser.TryParse(Encoding.ASCII.GetBytes($"TO:<{address}>"), "TO:"u8, out _, out _));
+    }
+
+    [Fact]
+    public void LabelAndNameLengthsFollowValidHostname()
+    {
+        Assert.True(SmtpPathParser.IsValidDomain(Encoding.ASCII.GetBytes(new string('a', 63) + ".example")));
+        Assert.False(SmtpPathParser.IsValidDomain(Encoding.ASCII.GetBytes(new string('a', 64) + ".example")));
+        string name255 = string.Join('.', Enumerable.Repeat(new string('b', 63), 4))[..255];
+        Assert.True(SmtpPathParser.IsValidDomain(Encoding.ASCII.GetBytes(name255)));
+        Assert.False(SmtpPathParser.IsValidDomain(Encoding.ASCII.GetBytes(name255 + "c")));
+        Assert.True(SmtpPathParser.IsValidDomain("bücher.example"u8));
+    }
+
+    [Fact]
+    public async Task BadDomainsAreRefusedOnTheWire()
+    {
+        using var w = await TransactionAsync();
+        Assert.Equal("501 5.1.3 Bad recipient address syntax", (await w.CommandAsync("RCPT TO:<r@[999.1.1.1]>")).Last);
+        Assert.Equal(250, (await w.CommandAsync("RSET")).Code);
+        Assert.Equal("501 5.1.7 Bad sender address syntax", (await w.CommandAsync("MAIL FROM:<s@bad..example>")).Last);
     }
 }
