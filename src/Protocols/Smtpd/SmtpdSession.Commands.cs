@@ -142,13 +142,15 @@ public sealed partial class SmtpdSession
             else if (Ascii.EqualsIgnoreCase(key, "SMTPUTF8"u8) && value.IsEmpty) smtpUtf8 = true;
             else if (Ascii.EqualsIgnoreCase(key, "RET"u8))
             {
+                // A DSN parameter given twice is a syntax error (Postfix: "if (dsn_ret || ...)").
+                if (ret != DsnRet.None) return Error(SmtpdReplies.BadRet);
                 if (Ascii.EqualsIgnoreCase(value, "FULL"u8)) ret = DsnRet.Full;
                 else if (Ascii.EqualsIgnoreCase(value, "HDRS"u8)) ret = DsnRet.Hdrs;
                 else return Error(SmtpdReplies.BadRet);
             }
             else if (Ascii.EqualsIgnoreCase(key, "ENVID"u8))
             {
-                if (value.IsEmpty || value.Length > 100 || !SmtpPathParser.IsXtext(value)) return Error(SmtpdReplies.BadEnvid);
+                if (!envid.IsEmpty || value.IsEmpty || value.Length > 100 || !SmtpPathParser.IsXtext(value)) return Error(SmtpdReplies.BadEnvid);
                 envid = value;
             }
             else if (Ascii.EqualsIgnoreCase(key, "AUTH"u8)) { /* RFC 4954 AUTH=<>: accepted, ignored without SASL */ }
@@ -194,12 +196,12 @@ public sealed partial class SmtpdSession
         {
             if (Ascii.EqualsIgnoreCase(key, "NOTIFY"u8))
             {
-                if (!TryParseNotify(value, out notify)) return Error(SmtpdReplies.BadNotify);
+                if (notify != DsnNotify.None || !TryParseNotify(value, out notify)) return Error(SmtpdReplies.BadNotify);
             }
             else if (Ascii.EqualsIgnoreCase(key, "ORCPT"u8))
             {
                 int semi = value.IndexOf((byte)';');
-                if (semi <= 0 || value.Length > 500 || !SmtpPathParser.IsXtext(value[(semi + 1)..])) return Error(SmtpdReplies.BadOrcpt);
+                if (!orcpt.IsEmpty || semi <= 0 || value.Length > 500 || !SmtpPathParser.IsXtext(value[(semi + 1)..])) return Error(SmtpdReplies.BadOrcpt);
                 orcpt = value;
             }
             else return Error(SmtpdReplies.UnsupportedOption);

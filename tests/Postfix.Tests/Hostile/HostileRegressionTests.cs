@@ -139,4 +139,25 @@ public sealed class HostileRegressionTests(HostileRegressionTests.Fixture mta) :
         Assert.Equal(250, (await w.CommandAsync("RSET")).Code);
         Assert.Equal("501 5.1.7 Bad sender address syntax", (await w.CommandAsync("MAIL FROM:<s@bad..example>")).Last);
     }
+
+    [Theory]
+    [InlineData("MAIL FROM:<s@regress.example> RET=FULL RET=HDRS", "501 5.5.4 Bad RET parameter syntax")]
+    [InlineData("MAIL FROM:<s@regress.example> ENVID=a ENVID=b", "501 5.5.4 Bad ENVID parameter syntax")]
+    public async Task DuplicateDsnParametersOnMailAreSyntaxErrors(string command, string reply)
+    {
+        // Was: the second one silently replaced the first.
+        using var w = await SmtpWire.OpenAsync(mta.Port);
+        Assert.Equal(reply, (await w.CommandAsync(command)).Last);
+        Assert.Equal(250, (await w.CommandAsync("MAIL FROM:<s@regress.example> RET=FULL ENVID=a")).Code);
+    }
+
+    [Theory]
+    [InlineData("RCPT TO:<r@example.net> NOTIFY=SUCCESS NOTIFY=FAILURE", "501 5.5.4 Error: Bad NOTIFY parameter syntax")]
+    [InlineData("RCPT TO:<r@example.net> ORCPT=rfc822;a@x ORCPT=rfc822;b@x", "501 5.5.4 Error: Bad ORCPT parameter syntax")]
+    public async Task DuplicateDsnParametersOnRcptAreSyntaxErrors(string command, string reply)
+    {
+        using var w = await TransactionAsync();
+        Assert.Equal(reply, (await w.CommandAsync(command)).Last);
+        Assert.Equal(250, (await w.CommandAsync("RCPT TO:<r@example.net> NOTIFY=SUCCESS ORCPT=rfc822;a@x")).Code);
+    }
 }
