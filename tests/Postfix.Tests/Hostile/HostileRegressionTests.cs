@@ -160,4 +160,33 @@ public sealed class HostileRegressionTests(HostileRegressionTests.Fixture mta) :
         Assert.Equal(reply, (await w.CommandAsync(command)).Last);
         Assert.Equal(250, (await w.CommandAsync("RCPT TO:<r@example.net> NOTIFY=SUCCESS ORCPT=rfc822;a@x")).Code);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task MessageExactlyAtTheSizeLimitIsAcceptedByDataAndBdatAlike(bool bdat)
+    {
+        // Was: BDAT counted our own Received: header against message_size_limit,
+        // so a message DATA accepted was refused over BDAT.
+        string content = string.Concat(Enumerable.Repeat(new string('x', 98) + "\r\n", 10)); // 1000 octets
+        using var w = await TransactionAsync();
+        Assert.Equal(250, (await w.CommandAsync("RCPT TO:<r@example.net>")).Code);
+        if (bdat) await w.SendAsync($"BDAT {content.Length} LAST\r\n{content}");
+        else
+        {
+            Assert.Equal(354, (await w.CommandAsync("DATA")).Code);
+            await w.SendAsync(content + ".\r\n");
+        }
+        Assert.StartsWith("250 2.0.0 Ok: queued as ", (await w.ReadReplyAsync()).Last);
+
+        Assert.Equal(250, (await w.CommandAsync("MAIL FROM:<s@regress.example>")).Code);
+        Assert.Equal(250, (await w.CommandAsync("RCPT TO:<r@example.net>")).Code);
+        if (bdat) await w.SendAsync($"BDAT {content.Length + 1} LAST\r\n{content}y");
+        else
+        {
+            Assert.Equal(354, (await w.CommandAsync("DATA")).Code);
+            await w.SendAsync(content + "y\r\n.\r\n");
+        }
+        Assert.Equal("552 5.3.4 Message size exceeds fixed limit", (await w.ReadReplyAsync()).Last);
+    }
 }
