@@ -136,6 +136,7 @@ public static class ParameterDefaults
         ("smtpd_hard_error_limit", "20"),            // Postfix: ${stress?{1}:{20}}
         ("smtpd_helo_restrictions", ""),
         ("smtpd_recipient_limit", "1000"),
+        ("smtpd_recipient_overshoot_limit", "1000"),
         ("smtpd_recipient_restrictions", ""),
         ("smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination"),
         ("smtpd_sender_restrictions", ""),

@@ -239,6 +239,7 @@ public sealed class MasterConfig
             MailName = s.MailName,
             MessageSizeLimit = s.MessageSizeLimit,
             RecipientLimit = s.SmtpdRecipientLimit,
+            RecipientOvershootLimit = s.Source.GetInt("smtpd_recipient_overshoot_limit"),
             LineLengthLimit = s.LineLengthLimit,
             Timeout = s.SmtpdTimeout,
             HardErrorLimit = s.SmtpdHardErrorLimit,

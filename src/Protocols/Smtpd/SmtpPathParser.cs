@@ -2,7 +2,12 @@
 // Mail-parameters, RFC 6531 SMTPUTF8, RFC 3461 DSN). Tolerant like Postfix with
 // strict_rfc821_envelopes=no (space after the colon, missing brackets), strict
 // about what could hurt: control characters, unbalanced quoting, overlong paths,
-// malformed UTF-8. Returns spans into the caller's line: no allocation.
+// malformed UTF-8, and a domain that is neither a host name nor an address
+// literal (Postfix: trivial-rewrite's valid_hostname / valid_hostliteral check,
+// which makes smtpd refuse the address). Returns spans into the caller's line:
+// no allocation.
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Unicode;
 
@@ -20,6 +25,8 @@ public enum PathStatus : byte
 public static class SmtpPathParser
 {
     public const int MaxPathLength = 256;
+    public const int MaxHostnameLength = 255;
+    public const int MaxLabelLength = 63;
 
     /// <summary>
     /// Parses "FROM:&lt;addr&gt; params" (or "TO:"), yielding the bare address
@@ -79,6 +86,7 @@ public static class SmtpPathParser
     private static PathStatus ValidateAddress(ReadOnlySpan<byte> address)
     {
         bool quoted = false, eightBit = false;
+        int at = -1;
         for (int i = 0; i < address.Length; i++)
         {
             byte b = address[i];
@@ -86,13 +94,87 @@ public static class SmtpPathParser
             if (b >= 0x80) { eightBit = true; continue; }
             if (b == (byte)'\\') { i++; continue; }
             if (b == (byte)'"') { quoted = !quoted; continue; }
+            if (!quoted && b == (byte)'@') at = i;
             if (!quoted && (b == (byte)' ' || b == (byte)',' || b == (byte)';' || b == (byte)'(' || b == (byte)')'))
                 return PathStatus.BadAddress;
         }
         if (quoted) return PathStatus.BadAddress;
-        if (eightBit)
-            return Utf8.IsValid(address) ? PathStatus.NeedsSmtpUtf8 : PathStatus.BadUtf8;
-        return PathStatus.Ok;
+        if (eightBit && !Utf8.IsValid(address)) return PathStatus.BadUtf8;
+        if (at >= 0 && !IsValidDomain(address[(at + 1)..])) return PathStatus.BadAddress;
+        return eightBit ? PathStatus.NeedsSmtpUtf8 : PathStatus.Ok;
+    }
+
+    /// <summary>
+    /// The part after the last unquoted '@': empty (Postfix strips a trailing '@'),
+    /// a host name, or an address literal. One trailing dot is allowed, as Postfix
+    /// strips it; 8-bit bytes count as letters (SMTPUTF8 domains, validated as UTF-8 by the caller).
+    /// </summary>
+    public static bool IsValidDomain(ReadOnlySpan<byte> domain)
+    {
+        if (domain.IsEmpty) return true;
+        if (domain[0] == (byte)'[') return IsValidAddressLiteral(domain);
+        if (domain.Length > 1 && domain[^1] == (byte)'.' && domain[^2] != (byte)'.') domain = domain[..^1];
+        return IsValidHostname(domain);
+    }
+
+    /// <summary>Postfix valid_hostname(): labels of 1..63 letters, digits, '_' and inner '-', at most 255 in all, not all digits.</summary>
+    public static bool IsValidHostname(ReadOnlySpan<byte> name)
+    {
+        if (name.IsEmpty || name.Length > MaxHostnameLength) return false;
+        int label = 0;
+        bool nonNumeric = false;
+        for (int i = 0; i < name.Length; i++)
+        {
+            byte b = name[i];
+            bool last = i + 1 == name.Length;
+            if (b == (byte)'.')
+            {
+                if (label == 0 || last) return false;
+                label = 0;
+                continue;
+            }
+            if (++label > MaxLabelLength) return false;
+            if (b == (byte)'-')
+            {
+                if (label == 1 || last || name[i + 1] == (byte)'.') return false;
+                nonNumeric = true;
+            }
+            else if (b >= 0x80 || char.IsAsciiLetter((char)b) || b == (byte)'_') nonNumeric = true;
+            else if (!char.IsAsciiDigit((char)b)) return false;
+        }
+        return nonNumeric;
+    }
+
+    /// <summary>RFC 5321 4.1.3 address literal: "[1.2.3.4]" (dotted quad) or "[IPv6:...]".</summary>
+    public static bool IsValidAddressLiteral(ReadOnlySpan<byte> literal)
+    {
+        if (literal.Length < 3 || literal[0] != (byte)'[' || literal[^1] != (byte)']') return false;
+        var inner = literal[1..^1];
+        if (inner.Length > 5 && Ascii.EqualsIgnoreCase(inner[..5], "IPv6:"u8))
+        {
+            var v6 = inner[5..];
+            foreach (byte b in v6)
+                if (!char.IsAsciiHexDigit((char)b) && b != (byte)':' && b != (byte)'.') return false; // no %zone
+            return IPAddress.TryParse(v6, out var a6) && a6.AddressFamily == AddressFamily.InterNetworkV6;
+        }
+        // A dotted quad only: IPAddress.TryParse would also take "1.2" or "0x7f.1".
+        int parts = 0, digits = 0, value = 0;
+        foreach (byte b in inner)
+        {
+            if (b == (byte)'.')
+            {
+                if (digits == 0) return false;
+                parts++;
+                digits = value = 0;
+            }
+            else if (char.IsAsciiDigit((char)b))
+            {
+                value = value * 10 + (b - '0');
+                if (++digits > 3 || value > 255) return false;
+            }
+            else return false;
+        }
+        return digits > 0 && parts == 3;
     }
 
     /// <summary>Enumerates "KEY=VALUE" / "KEY" tokens of the parameter text.</summary>

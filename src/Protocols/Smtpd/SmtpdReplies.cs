@@ -26,6 +26,7 @@ internal static class SmtpdReplies
     public static ReadOnlySpan<byte> NestedMail => "503 5.5.1 Error: nested MAIL command\r\n"u8;
     public static ReadOnlySpan<byte> NeedMail => "503 5.5.1 Error: need MAIL command\r\n"u8;
     public static ReadOnlySpan<byte> NeedRcpt => "503 5.5.1 Error: need RCPT command\r\n"u8;
+    public static ReadOnlySpan<byte> NoValidRecipients => "554 5.5.1 Error: no valid recipients\r\n"u8;
     public static ReadOnlySpan<byte> DataAfterBdat => "503 5.5.1 Error: DATA cannot be mixed with BDAT\r\n"u8;
     public static ReadOnlySpan<byte> TooManyRecipients => "452 4.5.3 Error: too many recipients\r\n"u8;
     public static ReadOnlySpan<byte> SizeExceeded => "552 5.3.4 Message size exceeds fixed limit\r\n"u8;

@@ -16,6 +16,7 @@ public sealed partial class SmtpdSession
     private bool _esmtp;
     private byte[] _helo = [];
     private int _junkCommands;
+    private int _rcptOvershoot;
 
     private string LastCommandName => _phase switch
     {
@@ -144,13 +145,15 @@ public sealed partial class SmtpdSession
             else if (Ascii.EqualsIgnoreCase(key, "SMTPUTF8"u8) && value.IsEmpty) smtpUtf8 = true;
             else if (Ascii.EqualsIgnoreCase(key, "RET"u8))
             {
+                // A DSN parameter given twice is a syntax error (Postfix: "if (dsn_ret || ...)").
+                if (ret != DsnRet.None) return Error(SmtpdReplies.BadRet);
                 if (Ascii.EqualsIgnoreCase(value, "FULL"u8)) ret = DsnRet.Full;
                 else if (Ascii.EqualsIgnoreCase(value, "HDRS"u8)) ret = DsnRet.Hdrs;
                 else return Error(SmtpdReplies.BadRet);
             }
             else if (Ascii.EqualsIgnoreCase(key, "ENVID"u8))
             {
-                if (value.IsEmpty || value.Length > 100 || !SmtpPathParser.IsXtext(value)) return Error(SmtpdReplies.BadEnvid);
+                if (!envid.IsEmpty || value.IsEmpty || value.Length > 100 || !SmtpPathParser.IsXtext(value)) return Error(SmtpdReplies.BadEnvid);
                 envid = value;
             }
             else if (Ascii.EqualsIgnoreCase(key, "AUTH"u8)) { /* RFC 4954 AUTH=<>: accepted, ignored without SASL */ }
@@ -185,7 +188,17 @@ public sealed partial class SmtpdSession
     {
         _stats.Rcpt.Total++;
         if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
-        if (_msg.RecipientCount >= _s.RecipientLimit) return Error(SmtpdReplies.TooManyRecipients);
+        if (_msg.RecipientCount >= _s.RecipientLimit)
+        {
+            // Postfix: the first smtpd_recipient_overshoot_limit refusals are not errors, so a
+            // client with too many recipients is not cut off before it can send DATA.
+            if (_rcptOvershoot++ < _s.RecipientOvershootLimit)
+            {
+                Write(SmtpdReplies.TooManyRecipients);
+                return Next.NeedMore;
+            }
+            return Error(SmtpdReplies.TooManyRecipients);
+        }
         if (_server.OverRate(_clientIp, _s, Anvil.Event.Recipient) is > 0 and var rcptCount)
         {
             _server.Log.Info("smtpd", _pid, $"warning: Recipient address rate limit exceeded: {rcptCount} from {_clientLabel} for service smtp");
@@ -200,12 +213,12 @@ public sealed partial class SmtpdSession
         {
             if (Ascii.EqualsIgnoreCase(key, "NOTIFY"u8))
             {
-                if (!TryParseNotify(value, out notify)) return Error(SmtpdReplies.BadNotify);
+                if (notify != DsnNotify.None || !TryParseNotify(value, out notify)) return Error(SmtpdReplies.BadNotify);
             }
             else if (Ascii.EqualsIgnoreCase(key, "ORCPT"u8))
             {
                 int semi = value.IndexOf((byte)';');
-                if (semi <= 0 || value.Length > 500 || !SmtpPathParser.IsXtext(value[(semi + 1)..])) return Error(SmtpdReplies.BadOrcpt);
+                if (!orcpt.IsEmpty || semi <= 0 || value.Length > 500 || !SmtpPathParser.IsXtext(value[(semi + 1)..])) return Error(SmtpdReplies.BadOrcpt);
                 orcpt = value;
             }
             else return Error(SmtpdReplies.UnsupportedOption);
@@ -293,8 +306,9 @@ public sealed partial class SmtpdSession
         _stats.Data.Total++;
         if (!arg.IsEmpty) return Error(SmtpdReplies.DataSyntax);
         if (_usedBdat) return Error(SmtpdReplies.DataAfterBdat);
-        if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
-        if (_msg.RecipientCount == 0) return Error(SmtpdReplies.NeedRcpt);
+        // Postfix data_cmd: inside a transaction a pipelining client may send DATA
+        // before it learns that every RCPT was refused, so that is not a sequence error.
+        if (_msg.RecipientCount == 0) return Error(_msg.HasSender ? SmtpdReplies.NoValidRecipients : SmtpdReplies.NeedRcpt);
         if (_s.Restrictions.Data.Length > 0 && CheckRestrictions(default) is { } rejected) return rejected;
         StartContent();
         _data = new SmtpDataReader(_s.MessageSizeLimit, _s.ForbidBareNewline);
@@ -385,6 +399,7 @@ public sealed partial class SmtpdSession
     private void ResetTransaction()
     {
         _msg.Reset();
+        _rcptOvershoot = 0;
         _usedBdat = false;
         _bdatNoRcpt = false;
         _bdatFailedTooBig = false;

@@ -336,7 +336,9 @@ public sealed partial class SmtpdSession
         long take = Math.Min(_bdatRemaining, reader.Remaining);
         if (!_bdatNoRcpt && !_bdatFailedTooBig)
         {
-            if (_msg.ContentLength + _bdatRemaining > _s.MessageSizeLimit && _s.MessageSizeLimit > 0
+            // message_size_limit counts what the client sent, not the Received: header we
+            // added (as for DATA, and as Postfix's act_size).
+            if (_msg.ContentLength - _receivedLength + _bdatRemaining > _s.MessageSizeLimit && _s.MessageSizeLimit > 0
                 || !_msg.Content.CanWrite((int)Math.Min(take, int.MaxValue)))
             {
                 _bdatFailedTooBig = true;
@@ -353,8 +355,9 @@ public sealed partial class SmtpdSession
         _phase = Phase.Command;
         if (_bdatNoRcpt)
         {
+            bool inTransaction = _msg.HasSender;
             if (_bdatLast) ResetTransaction();
-            return Error(SmtpdReplies.NeedRcpt);
+            return Error(inTransaction ? SmtpdReplies.NoValidRecipients : SmtpdReplies.NeedRcpt);
         }
         if (_bdatFailedTooBig)
         {

@@ -14,6 +14,8 @@ public sealed record SmtpdSettings
     public string Banner { get; init; } = "localhost ESMTP Postfix";
     public long MessageSizeLimit { get; init; } = 10_240_000;
     public int RecipientLimit { get; init; } = 1000;
+    /// <summary>smtpd_recipient_overshoot_limit: RCPTs past the recipient limit that are refused without counting as errors.</summary>
+    public int RecipientOvershootLimit { get; init; } = 1000;
     public int LineLengthLimit { get; init; } = 2048;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(300);
     public int HardErrorLimit { get; init; } = 20;

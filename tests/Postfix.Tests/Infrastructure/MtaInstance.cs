@@ -94,6 +94,12 @@ public sealed class MtaInstance : IAsyncDisposable
             throw new InvalidOperationException($"MTA did not start (exit {(_process.HasExited ? _process.ExitCode : -1)}): {Stderr}\n{Maillog}");
     }
 
+    /// <summary>True while the MTA process has not exited (crash detection for hostile-input tests).</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The MTA's process ID (the launcher execs dotnet), for /proc/PID/fd.</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("MTA not started");
+
     private readonly System.Text.StringBuilder _stderr = new();
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
     public string Maillog => File.Exists(MaillogPath) ? File.ReadAllText(MaillogPath) : "";

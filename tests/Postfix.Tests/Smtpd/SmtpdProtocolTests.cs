@@ -102,7 +102,7 @@ public sealed class SmtpdProtocolTests(SmtpdProtocolTests.Fixture mta) : IClassF
         await wire.CommandAsync("EHLO client.example");
         Assert.StartsWith("503 5.5.1 ", (await wire.CommandAsync("DATA")).Last);
         Assert.Equal(250, (await wire.CommandAsync("MAIL FROM:<sender@client.example>")).Code);
-        Assert.Equal("503 5.5.1 Error: need RCPT command", (await wire.CommandAsync("DATA")).Last);
+        Assert.Equal("554 5.5.1 Error: no valid recipients", (await wire.CommandAsync("DATA")).Last);
     }
 
     [Fact]
