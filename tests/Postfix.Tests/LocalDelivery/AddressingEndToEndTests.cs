@@ -34,7 +34,7 @@ public sealed class AddressingEndToEndTests
     public async Task LuserRelayWithUserVariableOverSmtp()
     {
         await using var sink = await SmtpSink.StartAsync();
-        await using var mta = await StartLocalAsync(sink, "luser_relay = $user@other.example");
+        await using var mta = await StartLocalAsync(sink, "luser_relay = $user@other.example\nrecipient_delimiter = +");
         var r = await Swaks(mta, "ghost+tag@mx.test.example");
         Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
         Assert.True(await Repo.WaitUntilAsync(() => sink.RcptArgs.Contains("ghost@other.example"), TimeSpan.FromSeconds(60)), mta.Maillog);
@@ -59,14 +59,14 @@ public sealed class AddressingEndToEndTests
     public async Task VirtualUserWhoIsAlsoAnAliasAndAListMemberGetsOneCopy()
     {
         await using var sink = await SmtpSink.StartAsync();
-        var mta = MtaInstance.Prepare($"""
+        var mta = MtaInstance.Prepare($$"""
             defer_transports =
-            relayhost = [127.0.0.1]:{sink.Port}
+            relayhost = [127.0.0.1]:{{sink.Port}}
             virtual_mailbox_domains = vm.test
-            virtual_mailbox_maps = inline:{{ bob@vm.test=bob/ }}
+            virtual_mailbox_maps = inline:{ bob@vm.test=bob/ }
             virtual_uid_maps = static:65534
             virtual_gid_maps = static:65534
-            virtual_alias_maps = inline:{{ {{all@vm.test = bob@vm.test, carol@else.example}}, {{bob@vm.test = bob@vm.test}}, {{robert@vm.test = bob@vm.test}} }}
+            virtual_alias_maps = inline:{ {all@vm.test = bob@vm.test, carol@else.example}, {bob@vm.test = bob@vm.test}, {robert@vm.test = bob@vm.test} }
             """);
         await using (mta)
         {
