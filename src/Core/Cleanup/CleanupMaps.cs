@@ -187,6 +187,58 @@ public sealed class CleanupMaps
         return list;
     }
 
+    private static readonly string[] SenderHeaderNames = ["from", "sender", "reply-to", "return-receipt-to", "errors-to", "resent-from", "resent-sender", "resent-reply-to"];
+    private static readonly string[] RecipientHeaderNames = ["to", "cc", "bcc", "apparently-to", "resent-to", "resent-cc", "resent-bcc"];
+
+    /// <summary>True when canonical maps are configured (headers may need rewriting too).</summary>
+    public bool RewritesHeaders => s.CanonicalMaps is not null || s.SenderCanonicalMaps is not null || s.RecipientCanonicalMaps is not null;
+
+    /// <summary>
+    /// canonical_classes header_sender / header_recipient: rewrites the addresses in From:,
+    /// Sender:, Reply-To:, ... with sender_canonical_maps then canonical_maps, and in To:, Cc:,
+    /// Bcc:, ... with recipient_canonical_maps then canonical_maps; bare names get @$myorigin.
+    /// Display names, comments and folding stay as written. Returns the number of addresses changed.
+    /// </summary>
+    public int RewriteHeaders(MessageBuilder m, List<string>? trace = null)
+    {
+        var content = m.Content.Span.ToArray();
+        Bounce.HeaderSection.Find(content, out int headerEnd);
+        var output = new MemoryStream(content.Length + 256);
+        int copied = 0, changed = 0;
+        foreach (var h in RecipientHeaders.Headers(content, headerEnd))
+        {
+            bool sender = Array.IndexOf(SenderHeaderNames, h.Name) >= 0;
+            if (!sender && Array.IndexOf(RecipientHeaderNames, h.Name) < 0) continue;
+            var raw = Encoding.UTF8.GetString(content, h.Start, h.Length);
+            var rewritten = raw;
+            int from = raw.IndexOf(':') + 1;
+            foreach (var a in AddressList.Parse(h.Value))
+            {
+                var c = AddressCanonical.AppendMyOrigin(a, s.MyOrigin);
+                c = sender ? Canonical(c, s.SenderCanonicalMaps, "sender_canonical_maps", trace)
+                           : Canonical(c, s.RecipientCanonicalMaps, "recipient_canonical_maps", trace);
+                c = Canonical(c, s.CanonicalMaps, "canonical_maps", trace);
+                int at = rewritten.IndexOf(a, from, StringComparison.Ordinal);
+                if (at < 0) continue;
+                if (c != a)
+                {
+                    rewritten = rewritten[..at] + c + rewritten[(at + a.Length)..];
+                    changed++;
+                }
+                from = at + c.Length;
+            }
+            if (rewritten == raw) continue;
+            output.Write(content, copied, h.Start - copied);
+            output.Write(Encoding.UTF8.GetBytes(rewritten));
+            copied = h.Start + h.Length;
+        }
+        if (changed == 0) return 0;
+        output.Write(content, copied, content.Length - copied);
+        m.Content.Reset();
+        m.Content.Write(output.GetBuffer().AsSpan(0, (int)output.Length));
+        return changed;
+    }
+
     /// <summary>Rewrites the message's envelope in place (the smtpd/qmqpd/pickup hand-off). Returns warnings.</summary>
     public List<string> Rewrite(MessageBuilder m)
     {

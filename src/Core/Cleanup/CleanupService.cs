@@ -61,7 +61,11 @@ public sealed class CleanupService
             : CleanupHeaders.MessageIdOf(message.Content.Span);
         _log.Info("cleanup", pid, $"{message.QueueId}: message-id={messageId}");
         if (Maps is { } maps)
+        {
+            // Postfix rewrites header addresses only for local submissions (local_header_rewrite_clients).
+            if (localSubmission && maps.RewritesHeaders) maps.RewriteHeaders(message);
             foreach (var w in maps.Rewrite(message)) _log.Warning("cleanup", $"{message.QueueId}: {w}");
+        }
         await Queue.CommitAsync(message, cancellationToken).ConfigureAwait(false);
         MailMetrics.MessageAccepted(_serviceTag);
     }

@@ -123,4 +123,31 @@ public class CleanupMapsEndToEndTests
         Assert.True((await Swaks(mta, "x@example.org", "info@example.com")).ExitCode == 0);
         Assert.Equal(["first@corp.example", "second@corp.example"], await RcptsAsync(sink, mta, 2));
     }
+
+    [Fact]
+    public async Task HeadersOfLocalSubmissionsAreRewrittenRemoteOnesAreNot()
+    {
+        await using var sink = await SmtpSink.StartAsync();
+        await using var mta = await StartAsync(sink, "canonical_maps = inline:{ @legacy.example=@example.com }");
+        var r = await mta.SendmailAsync("From: Dave <dave@legacy.example>\nTo: erin@legacy.example, Bob <bob@legacy.example>\nSubject: local\n\nhi\n", "-t");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        await RcptsAsync(sink, mta, 1);
+        var dump = File.ReadAllText(sink.DumpFile);
+        Assert.Contains("From: Dave <dave@example.com>", dump);
+        Assert.Contains("To: erin@example.com, Bob <bob@example.com>", dump);
+
+        // A remote client (127.0.0.2 is not an inet_interfaces address): envelope rewritten, headers kept.
+        await using (var c = await SmtpTestClient.ConnectAsync(mta.Port, System.Net.IPAddress.Parse("127.0.0.2")))
+        {
+            await c.ReadReplyAsync();
+            await c.SendAsync("EHLO remote.example\r\nMAIL FROM:<dave@legacy.example>\r\nRCPT TO:<frank@legacy.example>\r\nDATA\r\n");
+            for (int i = 0; i < 4; i++) await c.ReadReplyAsync();
+            await c.SendAsync("From: dave@legacy.example\r\nTo: frank@legacy.example\r\nSubject: remote\r\n\r\nhi\r\n.\r\n");
+            Assert.StartsWith("250 ", await c.ReadReplyAsync());
+        }
+        var rcpts = await RcptsAsync(sink, mta, 2);
+        Assert.Contains("frank@example.com", rcpts);
+        dump = File.ReadAllText(sink.DumpFile);
+        Assert.Contains("To: frank@legacy.example", dump);
+    }
 }

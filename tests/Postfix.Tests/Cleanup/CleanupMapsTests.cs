@@ -226,4 +226,19 @@ public class CleanupMapsTests
         Assert.Equal(2, msg.RecipientCount);
         Assert.Equal(["x@y", "z@w"], CleanupMaps.DecodeRecipients(msg.RecipientBlock).Select(r => r.Address));
     }
+
+    [Fact]
+    public void HeaderAddressesAreRewrittenKeepingDisplayNamesAndFolding()
+    {
+        using var msg = new MessageBuilder(10000);
+        msg.Content.Write("Received: from x by y; date\r\nFrom: \"Dave, Jr.\" <dave@legacy.example>\r\nTo: erin@legacy.example,\r\n\tBob <bob@legacy.example>\r\nCc: root\r\nSubject: dave@legacy.example stays\r\n\r\nbody dave@legacy.example\r\n"u8);
+        var m = new CleanupMaps(Base with
+        {
+            CanonicalMaps = Map(("@legacy.example", "@example.com")),
+            SenderCanonicalMaps = Map(("dave@example.com", "Dave.Jones@example.com")),
+        });
+        Assert.Equal(4, m.RewriteHeaders(msg));
+        Assert.Equal("Received: from x by y; date\r\nFrom: \"Dave, Jr.\" <dave@example.com>\r\nTo: erin@example.com,\r\n\tBob <bob@example.com>\r\nCc: root@host.example\r\nSubject: dave@legacy.example stays\r\n\r\nbody dave@legacy.example\r\n",
+            System.Text.Encoding.UTF8.GetString(msg.Content.Span));
+    }
 }
