@@ -21,6 +21,8 @@ public sealed record PickupSettings
     public required string QueueDirectory { get; init; }
     public required string MyHostname { get; init; }
     public required string MyOrigin { get; init; }
+    /// <summary>trivial-rewrite's local-context canonical form (append_at_myorigin, append_dot_mydomain).</summary>
+    public AddressCanonical? Canonical { get; init; }
     public required long MessageSizeLimit { get; init; }
     public TimeSpan Wakeup { get; init; } = TimeSpan.FromSeconds(60);
     public int Concurrency { get; init; } = 4;
@@ -153,9 +155,10 @@ public sealed class PickupDaemon : IAsyncDisposable
 
         msg.Reset();
         msg.QueueId = _cleanup.Queue.NewQueueId();
-        msg.SetSender(Utf8(AddressCanonical.AppendMyOrigin(env.Sender, _s.MyOrigin)));
+        var canonical = _s.Canonical ?? new AddressCanonical(_s.MyOrigin);
+        msg.SetSender(Utf8(canonical.Rewrite(env.Sender)));
         foreach (var (rcpt, notify) in env.Recipients)
-            msg.AddRecipient(Utf8(AddressCanonical.AppendMyOrigin(rcpt, _s.MyOrigin)), default, notify);
+            msg.AddRecipient(Utf8(canonical.Rewrite(rcpt)), default, notify);
         msg.SetEnvId(Utf8(env.EnvId));
         msg.Ret = env.Ret;
         msg.BodyType = env.Body;

@@ -41,10 +41,10 @@ public static class ExplainCommand
         foreach (var input in addresses)
         {
             stdout.WriteLine($"explain <{input}>");
-            var canonical = AddressCanonical.AppendMyOrigin(input.Trim('<', '>'), s.MyOrigin);
+            var canonical = cfg.CanonicalForm.Rewrite(input.Trim('<', '>'));
             int n = 1;
             if (canonical != input.Trim('<', '>'))
-                stdout.WriteLine($"  {n++}. trivial-rewrite: append_at_myorigin -> {canonical}");
+                stdout.WriteLine($"  {n++}. trivial-rewrite: canonical form (append_at_myorigin, append_dot_mydomain) -> {canonical}");
             List<CleanupMaps.Recipient> final;
             if (maps is null)
             {
@@ -54,7 +54,7 @@ public static class ExplainCommand
             else
             {
                 var trace = new List<string>();
-                var senderAddress = sender.Length == 0 ? "" : AddressCanonical.AppendMyOrigin(sender, s.MyOrigin);
+                var senderAddress = cfg.CanonicalForm.Rewrite(sender);
                 (_, final, var warnings) = maps.Apply(senderAddress, [new CleanupMaps.Recipient(canonical, "", DsnNotify.None)], trace);
                 if (trace.Count == 0) stdout.WriteLine($"  {n++}. cleanup: no canonical, virtual alias or bcc map matched");
                 foreach (var t in trace) stdout.WriteLine($"  {n++}. cleanup: {t}");

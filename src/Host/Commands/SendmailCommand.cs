@@ -274,7 +274,7 @@ public static partial class SendmailCommand
         }
         foreach (var r in recipients)
         {
-            var canonical = Postfix.Core.Rewrite.AddressCanonical.AppendMyOrigin(r, cfg.Settings.MyOrigin);
+            var canonical = cfg.CanonicalForm.Rewrite(r);
             var resolved = cfg.Resolver.Resolve(canonical);
             bool deferred = cfg.DeferTransports.Contains(resolved.Transport);
             stdout.WriteLine($"{canonical}: {resolved.Class.ToString().ToLowerInvariant()} address, delivered via {resolved.Destination}{(deferred ? " (deferred: transport in defer_transports)" : "")}");

@@ -69,6 +69,7 @@ public sealed class MasterConfig
                 QueueDirectory = s.QueueDirectory,
                 MyHostname = s.MyHostname,
                 MyOrigin = s.MyOrigin,
+                Canonical = CanonicalForm,
                 MessageSizeLimit = s.MessageSizeLimit,
                 Wakeup = TimeSpan.FromSeconds(svc.Wakeup > 0 ? svc.Wakeup : 60),
             };
@@ -90,6 +91,10 @@ public sealed class MasterConfig
     /// <summary>A list-of-tables parameter, opened with the key folding postmap used (compatibility_level).</summary>
     private Func<string, string?>? Table(string parameter) =>
         LookupTables.OpenList(Main.Get(parameter), Main.ConfigDirectory, TableOptions.FromMainCf(Main));
+
+    /// <summary>trivial-rewrite's canonical form for local submissions.</summary>
+    public AddressCanonical CanonicalForm => new(Settings.MyOrigin, Settings.MyDomain,
+        Main.GetBool("append_at_myorigin"), Main.GetBool("append_dot_mydomain"));
 
     /// <summary>cleanup(8)'s address maps; null when none is configured (the common relay case costs nothing).</summary>
     public CleanupMaps? CleanupMaps

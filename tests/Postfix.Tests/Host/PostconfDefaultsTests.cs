@@ -27,6 +27,7 @@ public class PostconfDefaultsTests
         ["smtpd_forbid_bare_newline"] = "SMTP smuggling defence on by default",
         ["smtpd_forbid_bare_newline_exclusions"] = "and for $mynetworks too",
         ["relay_domains"] = "the compatibility_level expression, evaluated for our level",
+        ["append_dot_mydomain"] = "the compatibility_level expression, evaluated for our level",
         ["smtpd_relay_restrictions"] = "the compatibility_level expression, evaluated for our level",
         ["smtpd_hard_error_limit"] = "no stress mode: the non-stress value",
         ["smtpd_junk_command_limit"] = "no stress mode: the non-stress value",
