@@ -111,7 +111,7 @@ public static class DeliveryAgents
         }
     }
 
-    private static IReadOnlyList<IPEndPoint>? ParseServers(MainCf main)
+    public static IReadOnlyList<IPEndPoint>? ParseServers(MainCf main)
     {
         var list = main.GetList("smtp_dns_servers");
         if (list.Count == 0) return null;

@@ -253,6 +253,7 @@ public sealed class MasterConfig
             ErrorSleepTime = s.SmtpdErrorSleepTime,
             ClientConnectionCountLimit = s.SmtpdClientConnectionCountLimit,
             Restrictions = SmtpdRestrictions.Parse(s.Source.Get, s.Source.ConfigDirectory),
+            DnsServers = DeliveryAgents.ParseServers(s.Source),
             ClientConnectionRateLimit = s.Source.GetInt("smtpd_client_connection_rate_limit"),
             ClientMessageRateLimit = s.Source.GetInt("smtpd_client_message_rate_limit"),
             ClientRecipientRateLimit = s.Source.GetInt("smtpd_client_recipient_rate_limit"),

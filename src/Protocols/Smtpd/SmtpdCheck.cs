@@ -25,10 +25,11 @@ public enum RestrictionKind : byte
     RejectUnauthDestination, DeferUnauthDestination,
     RejectNonFqdnSender, RejectNonFqdnRecipient, RejectNonFqdnHeloHostname, RejectInvalidHeloHostname,
     RejectUnauthPipelining, Sleep,
+    RejectRblClient, RejectUnknownSenderDomain,
     CheckClientAccess, CheckHeloAccess, CheckSenderAccess, CheckRecipientAccess,
 }
 
-public sealed record Restriction(RestrictionKind Kind, ILookupTable? Table = null, int Seconds = 0);
+public sealed record Restriction(RestrictionKind Kind, ILookupTable? Table = null, int Seconds = 0, string Arg = "");
 
 public enum RestrictionStage : byte { Client, Helo, Sender, Relay, Recipient, Data }
 
@@ -55,6 +56,12 @@ public sealed class SmtpdRestrictions
 
     /// <summary>True when some list uses reject_unauth_pipelining (smtpd then watches for clients that talk first).</summary>
     public bool WatchesPipelining => new[] { Client, Helo, Sender, Relay, Recipient, Data }.Any(l => l.Any(r => r.Kind == RestrictionKind.RejectUnauthPipelining));
+
+    /// <summary>The restrictions that need DNS answers before they can be evaluated (smtpd looks them up asynchronously).</summary>
+    public IEnumerable<Restriction> DnsRestrictions => new[] { Client, Helo, Sender, Relay, Recipient }.SelectMany(l => l)
+        .Where(r => r.Kind is RestrictionKind.RejectRblClient or RestrictionKind.RejectUnknownSenderDomain);
+
+    public bool NeedsDns => DnsRestrictions.Any();
 
     /// <summary>Only the default relay list: smtpd keeps its allocation-free fast path.</summary>
     public bool IsDefault => ReferenceEquals(this, Default);
@@ -94,6 +101,12 @@ public sealed class SmtpdRestrictions
                 "check_recipient_access" => RestrictionKind.CheckRecipientAccess,
                 _ => null,
             };
+            if (name == "reject_rbl_client")
+            {
+                if (++i >= items.Count || items[i].Contains(':')) throw new ConfigException($"{parameter}: reject_rbl_client requires a DNSBL domain");
+                list.Add(new Restriction(RestrictionKind.RejectRblClient, Arg: items[i].ToLowerInvariant()));
+                continue;
+            }
             if (name == "sleep")
             {
                 if (++i >= items.Count || !int.TryParse(items[i], out int secs) || secs < 0 || secs > 300)
@@ -123,6 +136,7 @@ public sealed class SmtpdRestrictions
                 "reject_non_fqdn_helo_hostname" or "reject_non_fqdn_hostname" => RestrictionKind.RejectNonFqdnHeloHostname,
                 "reject_invalid_helo_hostname" or "reject_invalid_hostname" => RestrictionKind.RejectInvalidHeloHostname,
                 "reject_unauth_pipelining" => RestrictionKind.RejectUnauthPipelining,
+                "reject_unknown_sender_domain" => RestrictionKind.RejectUnknownSenderDomain,
                 _ => throw new ConfigException($"{parameter}: unsupported restriction \"{items[i]}\""),
             }));
         }
@@ -142,7 +156,15 @@ public sealed class SmtpdCheckContext
     public string Sender { get; set; } = "";
     public string Recipient { get; set; } = "";
     public required Func<string, bool> IsAuthDestination { get; init; }
+
+    /// <summary>DNSBL answers gathered before evaluation: domain -> TXT text ("" when none), absent = not listed.</summary>
+    public Dictionary<string, string> RblListed { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>reject_unknown_sender_domain's DNS answer for the current sender's domain.</summary>
+    public DomainStatus SenderDomain { get; set; } = DomainStatus.Found;
 }
+
+public enum DomainStatus : byte { Found, NotFound, TempFail }
 
 public static class SmtpdCheck
 {
@@ -199,6 +221,18 @@ public static class SmtpdCheck
                     ? Reject($"501 5.5.2 <{ctx.Helo}>: Helo command rejected: Invalid name") : (Verdict.Dunno, null);
             case RestrictionKind.RejectUnauthPipelining:
                 return ctx.UnauthPipelining ? Reject("503 5.5.0 Error: improper use of SMTP command pipelining") : (Verdict.Dunno, null);
+            case RestrictionKind.RejectRblClient:
+                return ctx.RblListed.TryGetValue(r.Arg, out var txt)
+                    ? Reject($"554 5.7.1 Service unavailable; Client host [{ctx.Client}] blocked using {r.Arg}{(txt.Length > 0 ? "; " + txt : "")}")
+                    : (Verdict.Dunno, null);
+            case RestrictionKind.RejectUnknownSenderDomain:
+                if (sender.Length == 0) return (Verdict.Dunno, null);
+                return ctx.SenderDomain switch
+                {
+                    DomainStatus.NotFound => Reject($"450 4.1.8 <{sender}>: Sender address rejected: Domain not found"),
+                    DomainStatus.TempFail => Reject($"451 4.3.0 <{sender}>: Temporary lookup failure"),
+                    _ => (Verdict.Dunno, null),
+                };
             case RestrictionKind.CheckClientAccess:
                 return Access(ctx, r.Table!, ClientKeys(ctx.Client), $"<{ctx.ClientLabel}>", "Client host", ref deferIfPermit);
             case RestrictionKind.CheckHeloAccess:

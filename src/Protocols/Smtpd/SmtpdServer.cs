@@ -54,6 +54,11 @@ public sealed class SmtpdServer : IDisposable
 
     internal void CountAccepted() => Interlocked.Increment(ref _accepted);
 
+    private SmtpdDns? _dns;
+
+    /// <summary>The resolver for reject_rbl_client / reject_unknown_sender_domain (created on first use).</summary>
+    internal SmtpdDns Dns => _dns ??= new SmtpdDns(Settings.DnsServers);
+
     /// <summary>anvil's per-client rate counters (connections, messages, recipients).</summary>
     public Anvil Anvil { get; } = new();
 

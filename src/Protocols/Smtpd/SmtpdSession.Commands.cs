@@ -233,6 +233,12 @@ public sealed partial class SmtpdSession
         if (address.IsEmpty) return Error(SmtpdReplies.BadRecipient);
         if (!_s.Restrictions.IsDefault)
         {
+            if (_s.Restrictions.NeedsDns)
+            {
+                // DNS answers first (LoopAsync awaits CheckPendingRcptAsync), then the same checks.
+                _pendingRcpt = (address.ToArray(), orcpt.ToArray(), notify);
+                return Next.Check;
+            }
             if (CheckRestrictions(address) is { } rejected) return rejected;
         }
         // smtpd_relay_restrictions default: permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination.
@@ -244,6 +250,43 @@ public sealed partial class SmtpdSession
             Write(address);
             return Error(">: Relay access denied\r\n"u8);
         }
+        return AcceptRecipient(address, orcpt, notify);
+    }
+
+    private (byte[] Address, byte[] Orcpt, DsnNotify Notify)? _pendingRcpt;
+    private readonly HashSet<string> _rblChecked = new(StringComparer.OrdinalIgnoreCase);
+    private string? _senderDomainChecked;
+
+    /// <summary>reject_rbl_client / reject_unknown_sender_domain: look up what the lists need, then check and accept.</summary>
+    private async Task<Next> CheckPendingRcptAsync()
+    {
+        var (address, orcpt, notify) = _pendingRcpt!.Value;
+        _pendingRcpt = null;
+        var ctx = CheckContext();
+        foreach (var r in _s.Restrictions.DnsRestrictions)
+        {
+            if (r.Kind == RestrictionKind.RejectRblClient && _clientIp is not null && _rblChecked.Add(r.Arg))
+            {
+                if (await _server.Dns.RblAsync(_clientIp, r.Arg).ConfigureAwait(false) is { } txt) ctx.RblListed[r.Arg] = txt;
+            }
+            else if (r.Kind == RestrictionKind.RejectUnknownSenderDomain)
+            {
+                var sender = _msg.SenderString();
+                int at = sender.LastIndexOf('@');
+                var domain = at < 0 ? "" : sender[(at + 1)..].ToLowerInvariant();
+                if (domain.Length > 0 && domain != _senderDomainChecked)
+                {
+                    _senderDomainChecked = domain;
+                    ctx.SenderDomain = await _server.Dns.DomainAsync(domain).ConfigureAwait(false);
+                }
+                else if (domain.Length == 0) ctx.SenderDomain = DomainStatus.Found;
+            }
+        }
+        return CheckRestrictions(address) ?? AcceptRecipient(address, orcpt, notify);
+    }
+
+    private Next AcceptRecipient(ReadOnlySpan<byte> address, ReadOnlySpan<byte> orcpt, DsnNotify notify)
+    {
         if (_msg.QueueId.Value == 0)
         {
             _msg.QueueId = _server.Queue.NewQueueId();
@@ -273,16 +316,18 @@ public sealed partial class SmtpdSession
 
     private SmtpdCheckContext? _check;
 
+    private SmtpdCheckContext CheckContext() => _check ??= new SmtpdCheckContext
+    {
+        Client = _clientIp,
+        ClientLabel = _clientLabel,
+        InMyNetworks = _clientInMyNetworks,
+        IsAuthDestination = a => _s.IsAcceptedDomain(Encoding.UTF8.GetBytes(a)),
+    };
+
     /// <summary>smtpd_check: the configured restriction lists for this RCPT (or DATA when address is empty).</summary>
     private Next? CheckRestrictions(ReadOnlySpan<byte> address)
     {
-        var ctx = _check ??= new SmtpdCheckContext
-        {
-            Client = _clientIp,
-            ClientLabel = _clientLabel,
-            InMyNetworks = _clientInMyNetworks,
-            IsAuthDestination = a => _s.IsAcceptedDomain(Encoding.UTF8.GetBytes(a)),
-        };
+        var ctx = CheckContext();
         ctx.UnauthPipelining = _earlyTalker;
         ctx.Authenticated = _saslUser is not null;
         ctx.Helo = _msg.Helo;

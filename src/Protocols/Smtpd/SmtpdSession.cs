@@ -18,7 +18,7 @@ namespace Postfix.Protocols.Smtpd;
 public sealed partial class SmtpdSession
 {
     private enum Phase : byte { Command, DiscardLine, Data, Bdat, AuthResponse }
-    private enum Next : byte { NeedMore, Commit, Sleep, Close, StartTls, Authenticate }
+    private enum Next : byte { NeedMore, Commit, Sleep, Close, StartTls, Authenticate, Check }
 
     private readonly SmtpdServer _server;
     private readonly SmtpdSettings _s;
@@ -205,6 +205,18 @@ public sealed partial class SmtpdSession
                     break;
                 case Next.Commit:
                     await CommitAsync().ConfigureAwait(false);
+                    break;
+                case Next.Check:
+                    switch (await CheckPendingRcptAsync().ConfigureAwait(false))
+                    {
+                        case Next.Close:
+                            await _output.FlushAsync().ConfigureAwait(false);
+                            return;
+                        case Next.Sleep:
+                            await _output.FlushAsync().ConfigureAwait(false);
+                            await Task.Delay(_s.ErrorSleepTime).ConfigureAwait(false);
+                            break;
+                    }
                     break;
                 case Next.Sleep:
                     await _output.FlushAsync().ConfigureAwait(false);

@@ -13,7 +13,10 @@ public sealed class DnsMasq : IAsyncDisposable
     private DnsMasq(Process p, int port) { _process = p; Port = port; }
 
     /// <param name="mx">(domain, mx host, address) triples.</param>
-    public static async Task<DnsMasq> StartAsync(params (string Domain, string MxHost, string Address)[] mx)
+    public static Task<DnsMasq> StartAsync(params (string Domain, string MxHost, string Address)[] mx) => StartAsync([], mx);
+
+    /// <param name="extraArgs">More dnsmasq options (e.g. --host-record, --txt-record, --local=/domain/).</param>
+    public static async Task<DnsMasq> StartAsync(IEnumerable<string> extraArgs, params (string Domain, string MxHost, string Address)[] mx)
     {
         int port = MtaInstance.FreePort();
         var psi = new ProcessStartInfo(Repo.Which("dnsmasq")) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
@@ -25,6 +28,7 @@ public sealed class DnsMasq : IAsyncDisposable
             psi.ArgumentList.Add($"--mx-host={domain},{host},10");
             psi.ArgumentList.Add($"--host-record={host},{address}");
         }
+        foreach (var a in extraArgs) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         var dns = new DnsMasq(p, port);
         bool up = await Repo.WaitUntilAsync(() => p.HasExited || Bound(port), TimeSpan.FromSeconds(10));
