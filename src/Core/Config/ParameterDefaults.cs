@@ -190,6 +190,8 @@ public static class ParameterDefaults
         ("virtual_alias_recursion_limit", "1000"),
         ("virtual_alias_domains", "$virtual_alias_maps"),
         ("append_at_myorigin", "yes"),
+        ("relay_recipient_maps", ""),
+        ("smtpd_reject_unlisted_recipient", "no"),   // OUR default; Postfix: yes (we check local_recipient_maps in local(8) until the sandbox has users)
         ("append_dot_mydomain", "no"),               // Postfix: ${{$compatibility_level} <level {1} ? {yes} : {no}} (no at our level)
         ("enable_original_recipient", "yes"),
         ("parent_domain_matches_subdomains", "debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps"),

@@ -145,6 +145,32 @@ public sealed record LocalSettings
         catch (ConfigException e) { throw main.ErrorFor(name, e.Message); }
     }
 
+    /// <summary>
+    /// local_recipient_maps as one question for smtpd's reject_unlisted_recipient: is this
+    /// local address known (keys: address, address without +ext, localpart, user)? Null when
+    /// the parameter is empty (every local name is accepted, as in Postfix).
+    /// </summary>
+    public static Func<string, bool>? RecipientChecker(MainCf main, MailSettings s)
+    {
+        var maps = From(main, s).LocalRecipientMaps;
+        if (maps.Count == 0) return null;
+        var delimiters = s.RecipientDelimiter.ToCharArray();
+        return address =>
+        {
+            var full = address.ToLowerInvariant();
+            int at = full.LastIndexOf('@');
+            var local = at < 0 ? full : full[..at];
+            var domain = at < 0 ? "" : full[(at + 1)..];
+            int d = delimiters.Length > 0 ? local.IndexOfAny(delimiters) : -1;
+            var user = d > 0 ? local[..d] : local;
+            string[] keys = d > 0 ? [full, $"{user}@{domain}", local, user] : [full, local];
+            foreach (var map in maps)
+                foreach (var key in keys)
+                    if (map(key)) return true;
+            return false;
+        };
+    }
+
     private static List<Func<string, bool>> OpenRecipientMaps(MainCf main, PasswdTable passwd, string baseDir)
     {
         var result = new List<Func<string, bool>>();

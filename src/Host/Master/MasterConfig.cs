@@ -223,8 +223,47 @@ public sealed class MasterConfig
         };
     }
 
+    /// <summary>
+    /// reject_unlisted_recipient (smtpd_reject_unlisted_recipient): is the address a known
+    /// recipient of its class? A virtual alias makes any address known; then local
+    /// (local_recipient_maps), virtual alias domain (no alias: unknown), virtual mailbox
+    /// (virtual_mailbox_maps) and relay (relay_recipient_maps, when set). Null when unused.
+    /// </summary>
+    private static Func<string, string?>? UnlistedRecipientCheck(MainCf main, MailSettings s, SmtpdRestrictions r)
+    {
+        if (!r.Uses(RestrictionKind.RejectUnlistedRecipient)) return null;
+        var dir = main.ConfigDirectory;
+        var options = TableOptions.FromMainCf(main);
+        var parentMatches = main.GetList("parent_domain_matches_subdomains");
+        DomainList D(string p) => new(LookupTables.SplitList(main.Get(p)), dir, parentMatches.Contains(p));
+        LookupTableList? T(string p) => LookupTables.OpenTables(main.Get(p), dir, options) is { Count: > 0 } t ? t : null;
+        var resolver = new TrivialRewriteResolver(D("mydestination"), D("relay_domains"), D("virtual_alias_domains"),
+            D("virtual_mailbox_domains"), s.Relayhost, s.DefaultTransport, main.Get("relay_transport"),
+            main.Get("local_transport"), main.Get("virtual_transport"), null);
+        var local = Core.Local.LocalSettings.RecipientChecker(main, s);
+        var (aliases, mailboxes, relayed) = (T("virtual_alias_maps"), T("virtual_mailbox_maps"), T("relay_recipient_maps"));
+        var order = new AddressKeyOrder(AddressKeyStrategy.Default, s.RecipientDelimiter,
+            d => resolver.IsLocalDomain(System.Text.Encoding.UTF8.GetString(d)));
+        var mailboxOrder = new AddressKeyOrder(AddressKeyStrategy.VirtualMailbox, s.RecipientDelimiter);
+        static bool Has(LookupTableList? t, AddressKeyOrder o, string a) =>
+            t is not null && o.TryFind(t, System.Text.Encoding.UTF8.GetBytes(a), out _, out _);
+        return a =>
+        {
+            if (Has(aliases, order, a)) return null;
+            return resolver.Resolve(a).Class switch
+            {
+                AddressClass.Local => local is null || local(a) ? null : "User unknown in local recipient table",
+                AddressClass.VirtualAlias => "User unknown in virtual alias table",
+                AddressClass.VirtualMailbox => Has(mailboxes, mailboxOrder, a) ? null : "User unknown in virtual mailbox table",
+                AddressClass.Relay => relayed is null || Has(relayed, order, a) ? null : "User unknown in relay recipient table",
+                _ => null,
+            };
+        };
+    }
+
     public static SmtpdSettings ToSmtpd(MailSettings s)
     {
+        var restrictions = SmtpdRestrictions.Parse(s.Source.Get, s.Source.ConfigDirectory);
         var mynetworks = s.MyNetworks.ToArray();
         var exceptions = s.SmtpdClientEventLimitExceptions.ToArray();
         var accept = new List<string>();
@@ -252,8 +291,9 @@ public sealed class MasterConfig
             JunkCommandLimit = s.Source.GetInt("smtpd_junk_command_limit"),
             ErrorSleepTime = s.SmtpdErrorSleepTime,
             ClientConnectionCountLimit = s.SmtpdClientConnectionCountLimit,
-            Restrictions = SmtpdRestrictions.Parse(s.Source.Get, s.Source.ConfigDirectory),
+            Restrictions = restrictions,
             DnsServers = DeliveryAgents.ParseServers(s.Source),
+            UnlistedRecipient = UnlistedRecipientCheck(s.Source, s, restrictions),
             ClientConnectionRateLimit = s.Source.GetInt("smtpd_client_connection_rate_limit"),
             ClientMessageRateLimit = s.Source.GetInt("smtpd_client_message_rate_limit"),
             ClientRecipientRateLimit = s.Source.GetInt("smtpd_client_recipient_rate_limit"),

@@ -25,7 +25,7 @@ public enum RestrictionKind : byte
     RejectUnauthDestination, DeferUnauthDestination,
     RejectNonFqdnSender, RejectNonFqdnRecipient, RejectNonFqdnHeloHostname, RejectInvalidHeloHostname,
     RejectUnauthPipelining, Sleep,
-    RejectRblClient, RejectUnknownSenderDomain,
+    RejectRblClient, RejectUnknownSenderDomain, RejectUnlistedRecipient,
     CheckClientAccess, CheckHeloAccess, CheckSenderAccess, CheckRecipientAccess,
 }
 
@@ -63,6 +63,8 @@ public sealed class SmtpdRestrictions
 
     public bool NeedsDns => DnsRestrictions.Any();
 
+    public bool Uses(RestrictionKind kind) => new[] { Client, Helo, Sender, Relay, Recipient, Data }.Any(l => l.Any(r => r.Kind == kind));
+
     /// <summary>Only the default relay list: smtpd keeps its allocation-free fast path.</summary>
     public bool IsDefault => ReferenceEquals(this, Default);
 
@@ -75,6 +77,9 @@ public sealed class SmtpdRestrictions
             or RestrictionKind.DeferUnauthDestination or RestrictionKind.Reject or RestrictionKind.Defer);
         if (!Guards(relay) && !Guards(recipient))
             throw new ConfigException("smtpd_relay_restrictions and smtpd_recipient_restrictions: neither has reject_unauth_destination, defer_unauth_destination or reject: this would be an open relay");
+        // smtpd_reject_unlisted_recipient: the implicit check at the end of the recipient restrictions.
+        if (string.Equals(get("smtpd_reject_unlisted_recipient"), "yes", StringComparison.OrdinalIgnoreCase))
+            recipient = [.. recipient, new Restriction(RestrictionKind.RejectUnlistedRecipient)];
         var r = new SmtpdRestrictions(
             ParseList(get("smtpd_client_restrictions"), "smtpd_client_restrictions", baseDirectory),
             ParseList(get("smtpd_helo_restrictions"), "smtpd_helo_restrictions", baseDirectory),
@@ -137,6 +142,7 @@ public sealed class SmtpdRestrictions
                 "reject_invalid_helo_hostname" or "reject_invalid_hostname" => RestrictionKind.RejectInvalidHeloHostname,
                 "reject_unauth_pipelining" => RestrictionKind.RejectUnauthPipelining,
                 "reject_unknown_sender_domain" => RestrictionKind.RejectUnknownSenderDomain,
+                "reject_unlisted_recipient" or "check_recipient_maps" => RestrictionKind.RejectUnlistedRecipient,
                 _ => throw new ConfigException($"{parameter}: unsupported restriction \"{items[i]}\""),
             }));
         }
@@ -156,6 +162,9 @@ public sealed class SmtpdCheckContext
     public string Sender { get; set; } = "";
     public string Recipient { get; set; } = "";
     public required Func<string, bool> IsAuthDestination { get; init; }
+
+    /// <summary>reject_unlisted_recipient: the reason ("User unknown in local recipient table") or null when listed.</summary>
+    public Func<string, string?>? UnlistedRecipient { get; init; }
 
     /// <summary>DNSBL answers gathered before evaluation: domain -> TXT text ("" when none), absent = not listed.</summary>
     public Dictionary<string, string> RblListed { get; } = new(StringComparer.OrdinalIgnoreCase);
@@ -221,6 +230,9 @@ public static class SmtpdCheck
                     ? Reject($"501 5.5.2 <{ctx.Helo}>: Helo command rejected: Invalid name") : (Verdict.Dunno, null);
             case RestrictionKind.RejectUnauthPipelining:
                 return ctx.UnauthPipelining ? Reject("503 5.5.0 Error: improper use of SMTP command pipelining") : (Verdict.Dunno, null);
+            case RestrictionKind.RejectUnlistedRecipient:
+                return rcpt.Length > 0 && ctx.UnlistedRecipient?.Invoke(rcpt) is { } why
+                    ? Reject($"550 5.1.1 <{rcpt}>: Recipient address rejected: {why}") : (Verdict.Dunno, null);
             case RestrictionKind.RejectRblClient:
                 return ctx.RblListed.TryGetValue(r.Arg, out var txt)
                     ? Reject($"554 5.7.1 Service unavailable; Client host [{ctx.Client}] blocked using {r.Arg}{(txt.Length > 0 ? "; " + txt : "")}")

@@ -322,6 +322,7 @@ public sealed partial class SmtpdSession
         ClientLabel = _clientLabel,
         InMyNetworks = _clientInMyNetworks,
         IsAuthDestination = a => _s.IsAcceptedDomain(Encoding.UTF8.GetBytes(a)),
+        UnlistedRecipient = _s.UnlistedRecipient,
     };
 
     /// <summary>smtpd_check: the configured restriction lists for this RCPT (or DATA when address is empty).</summary>

@@ -26,6 +26,8 @@ public sealed record SmtpdSettings
     public int ClientConnectionCountLimit { get; init; } = 50;
     /// <summary>smtpd_*_restrictions, parsed.</summary>
     public SmtpdRestrictions Restrictions { get; init; } = SmtpdRestrictions.Default;
+    /// <summary>reject_unlisted_recipient's question: the reason an address is unknown, or null.</summary>
+    public Func<string, string?>? UnlistedRecipient { get; init; }
     /// <summary>Resolvers for the DNS restrictions (smtp_dns_servers); null = the system's.</summary>
     public IReadOnlyList<System.Net.IPEndPoint>? DnsServers { get; init; }
     /// <summary>anvil limits per client and anvil_rate_time_unit (0 = no limit).</summary>

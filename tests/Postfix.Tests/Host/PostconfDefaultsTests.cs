@@ -14,6 +14,7 @@ public class PostconfDefaultsTests
     {
         ["alias_maps"] = "no NIS and no /etc/aliases from a system Postfix",
         ["alias_database"] = "no /etc/aliases from a system Postfix",
+        ["smtpd_reject_unlisted_recipient"] = "explicit reject_unlisted_recipient until the sandbox has users",
         ["compatibility_level"] = "we start at 3.6 semantics, not the built-in 0",
         ["config_directory"] = "the embedded configuration, never /etc/postfix",
         ["queue_directory"] = "./var, never /var/spool/postfix",

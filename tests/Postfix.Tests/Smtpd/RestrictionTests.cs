@@ -141,4 +141,32 @@ public class RestrictionTests
             Assert.Contains("unsupported restriction \"reject_bogus_thing\"", b.Stderr);
         }
     }
+
+    [Fact]
+    public async Task RejectUnlistedRecipientPerAddressClass()
+    {
+        var mta = MtaInstance.Prepare(Base + """
+
+            smtpd_reject_unlisted_recipient = yes
+            virtual_alias_domains = alias.example
+            virtual_alias_maps = inline:{ known@alias.example=alice@mx.test.example }
+            virtual_mailbox_domains = mbox.example
+            virtual_mailbox_maps = inline:{ carol@mbox.example=carol/ }
+            """);
+        await using (mta)
+        {
+            File.WriteAllText(Path.Combine(mta.Dir, "passwd"), "alice:x:1000:1000:Alice:/tmp:/bin/sh\n");
+            await mta.StartProcessAsync();
+            var r = await RcptAsync(mta, null, "client.example", "a@example.org",
+                "alice@mx.test.example", "bob@mx.test.example", "known@alias.example", "stranger@alias.example",
+                "carol@mbox.example", "dave@mbox.example", "anyone@foreign.example");
+            Assert.StartsWith("250 ", r[0]);
+            Assert.Equal("550 5.1.1 <bob@mx.test.example>: Recipient address rejected: User unknown in local recipient table", r[1]);
+            Assert.StartsWith("250 ", r[2]);
+            Assert.Equal("550 5.1.1 <stranger@alias.example>: Recipient address rejected: User unknown in virtual alias table", r[3]);
+            Assert.StartsWith("250 ", r[4]);
+            Assert.Equal("550 5.1.1 <dave@mbox.example>: Recipient address rejected: User unknown in virtual mailbox table", r[5]);
+            Assert.StartsWith("250 ", r[6]); // mynetworks may relay; remote users are not checked
+        }
+    }
 }
