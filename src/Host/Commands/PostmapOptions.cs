@@ -21,43 +21,28 @@ internal sealed class PostmapOptions
     public static PostmapOptions Parse(string[] args, string? configDir)
     {
         var o = new PostmapOptions { ConfigDir = configDir };
-        int i = 0;
-        for (; i < args.Length; i++)
+        int i = Getopt.Parse(args, "cdq", (c, value) =>
         {
-            var a = args[i];
-            if (a == "--") { i++; break; }
-            if (a.Length < 2 || a[0] != '-') break;
-            for (int j = 1; j < a.Length; j++)
+            switch (c)
             {
-                char c = a[j];
-                switch (c)
-                {
-                    case 'f': o.NoFold = true; break;
-                    case 'i': o.Incremental = true; break;
-                    case 'r': o.Replace = true; break;
-                    case 'w': o.IgnoreDuplicates = true; break;
-                    case 's': o.Sequence = true; break;
-                    case 'p': o.DefaultMode = true; break;
-                    case 'u': o.NoUtf8 = true; break;
-                    case 'v': o.Verbose++; break;
-                    case 'N' or 'n' or 'o' or 'U': break; // no terminating nulls in our format; no privileges to keep; -U only matters with -b/-h
-                    case 'b' or 'h' or 'm' or 'F':
-                        throw new UsageException($"postmap: option -{c} is not supported here (message body/header query modes and -F base64 files are not implemented)");
-                    case 'c' or 'd' or 'q':
-                        string value;
-                        if (j + 1 < a.Length) value = a[(j + 1)..];
-                        else if (++i < args.Length) value = args[i];
-                        else throw new UsageException($"postmap: option requires an argument -- '{c}'");
-                        if (c == 'c') o.ConfigDir = value;
-                        else if (c == 'd') o.Delete = value;
-                        else o.Query = value;
-                        j = a.Length;
-                        break;
-                    default:
-                        throw new UsageException($"postmap: invalid option -- '{c}'");
-                }
+                case 'f': o.NoFold = true; break;
+                case 'i': o.Incremental = true; break;
+                case 'r': o.Replace = true; break;
+                case 'w': o.IgnoreDuplicates = true; break;
+                case 's': o.Sequence = true; break;
+                case 'p': o.DefaultMode = true; break;
+                case 'u': o.NoUtf8 = true; break;
+                case 'v': o.Verbose++; break;
+                case 'N' or 'n' or 'o' or 'U': break; // no terminating nulls in our format; no privileges to keep; -U only matters with -b/-h
+                case 'b' or 'h' or 'm' or 'F':
+                    throw new UsageException($"postmap: option -{c} is not supported here (message body/header query modes and -F base64 files are not implemented)");
+                case 'c': o.ConfigDir = value; break;
+                case 'd': o.Delete = value; break;
+                case 'q': o.Query = value; break;
+                default:
+                    throw new UsageException($"postmap: invalid option -- '{c}'");
             }
-        }
+        }, "postmap");
         o.Maps.AddRange(args[i..]);
         if ((o.Query is not null ? 1 : 0) + (o.Delete is not null ? 1 : 0) + (o.Sequence ? 1 : 0) > 1)
             throw new UsageException("postmap: specify only one of -s or -q or -d");

@@ -132,36 +132,20 @@ public static partial class SendmailCommand
     private static Options ParseArgs(string[] args, ref string? configDir)
     {
         var o = new Options();
-        int i = 0;
-        for (; i < args.Length; i++)
+        string? dir = configDir;
+        // Options with a value: the rest of the word, else the next word (-q's value is optional).
+        int i = Getopt.Parse(args, "BCFLNORVXbfhopqre", (c, value) =>
         {
-            var a = args[i];
-            if (a == "--") { i++; break; }
-            if (a.Length < 2 || a[0] != '-') break;
-            for (int j = 1; j < a.Length; j++)
+            if (value is not null) { Apply(o, c, value, ref dir); return; }
+            switch (c)
             {
-                char c = a[j];
-                if ("BCFLNORVXbfhopqre".Contains(c))
-                {
-                    // Option with a value: the rest of this word, else the next word (-q's value is optional).
-                    string? v = j + 1 < a.Length ? a[(j + 1)..] : null;
-                    if (v is null && c != 'q')
-                    {
-                        if (++i >= args.Length) throw new UsageException($"option -{c} requires an argument");
-                        v = args[i];
-                    }
-                    Apply(o, c, v ?? "", ref configDir);
-                    break;
-                }
-                switch (c)
-                {
-                    case 't': o.ExtractRecipients = true; break;
-                    case 'i': o.IgnoreDots = true; break;
-                    case 'v' or 'm' or 'n' or 'U' or 'x' or 'G' or 'I' or 'c' or '4' or '6': break;
-                    default: throw new UsageException($"invalid option -- '{c}'");
-                }
+                case 't': o.ExtractRecipients = true; break;
+                case 'i': o.IgnoreDots = true; break;
+                case 'v' or 'm' or 'n' or 'U' or 'x' or 'G' or 'I' or 'c' or '4' or '6': break;
+                default: throw new UsageException($"invalid option -- '{c}'");
             }
-        }
+        }, "", optionalValue: "q");
+        configDir = dir;
         o.Recipients.AddRange(args[i..]);
         return o;
     }

@@ -124,7 +124,7 @@ public class SendmailPickupTests
     [InlineData("x\n", new[] { "-Z", "a@b" }, 64, "invalid option -- 'Z'")]
     [InlineData("x\n", new[] { "-N", "sometimes", "a@b" }, 64, "-N sometimes")]
     [InlineData("x\n", new[] { "-R", "all", "a@b" }, 64, "-R all")]
-    [InlineData("x\n", new[] { "-f" }, 64, "option -f requires an argument")]
+    [InlineData("x\n", new[] { "-f" }, 64, "option requires an argument -- 'f'")]
     [InlineData("x\n", new[] { "-bd" }, 64, "unsupported mode -bd")]
     public async Task BadInvocationsExitWithSysexitsAndQueueNothing(string stdin, string[] args, int exit, string message)
     {
