@@ -16,7 +16,7 @@ using Postfix.Protocols.Smtpd;
 
 namespace Postfix.Protocols.Qmqpd;
 
-public sealed class QmqpdSession
+public sealed class QmqpdSession : ITimedSession
 {
     /// <summary>
     /// After a reply sent before the whole packet was read, the client's rest is
@@ -259,7 +259,7 @@ public sealed class QmqpdSession
     private void LogWarning(string text) =>
         _server.Log.Info("qmqpd", _pid, $"warning: {_queueId}: {_namaddr}: {text}");
 
-    internal void CheckTimeout(long now)
+    public void CheckTimeout(long now)
     {
         long idle = now - Volatile.Read(ref _lastActivity);
         if (idle > _s.Timeout.TotalMilliseconds && !_timedOut)

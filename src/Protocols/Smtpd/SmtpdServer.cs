@@ -13,46 +13,14 @@ using Postfix.Core.Queue;
 
 namespace Postfix.Protocols.Smtpd;
 
-public sealed class SmtpdServer : IDisposable
+public sealed class SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Maillog log, CleanupService? cleanup = null)
+    : SingleServer<SmtpdSettings, SmtpdSession>(settings, queue, log, cleanup ?? new CleanupService(queue, log, "smtpd"))
 {
     private readonly ConcurrentDictionary<IPAddress, StrongBox<int>> _perClient = new();
-    private readonly ConcurrentDictionary<SmtpdSession, byte> _sessions = new();
     private readonly ConcurrentDictionary<IPAddress, AuthWindow> _auth = new();
-    private readonly Timer _timer;
-    private SmtpdSettings _settings;
-    private long _connections, _accepted, _rejectedConnections;
-    private static int _sessionPid = Environment.ProcessId;
+    private long _rejectedConnections;
 
-    /// <summary>A per-session process ID for the maillog (see Maillog.Info).</summary>
-    internal static int NextSessionPid()
-    {
-        int pid = Interlocked.Increment(ref _sessionPid);
-        if (pid >= 4_194_304) Interlocked.CompareExchange(ref _sessionPid, Environment.ProcessId, pid);
-        return pid;
-    }
-
-    public SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Maillog log, CleanupService? cleanup = null)
-    {
-        _settings = settings;
-        Queue = queue;
-        Log = log;
-        Cleanup = cleanup ?? new CleanupService(queue, log, "smtpd");
-        _timer = new Timer(_ => Tick(), null, 1000, 1000);
-    }
-
-    public SmtpdSettings Settings => Volatile.Read(ref _settings);
-    public IQueueWriter Queue { get; }
-    public Maillog Log { get; }
-    public CleanupService Cleanup { get; }
-    public int ActiveSessions => _sessions.Count;
-    public long TotalConnections => Interlocked.Read(ref _connections);
-    public long MessagesAccepted => Interlocked.Read(ref _accepted);
     public long ConnectionsRejected => Interlocked.Read(ref _rejectedConnections);
-
-    /// <summary>postfix reload: new sessions get the new settings; open ones keep theirs.</summary>
-    public void Reload(SmtpdSettings settings) => Volatile.Write(ref _settings, settings);
-
-    internal void CountAccepted() => Interlocked.Increment(ref _accepted);
 
     private SmtpdDns? _dns;
 
@@ -67,8 +35,7 @@ public sealed class SmtpdServer : IDisposable
     /// <summary>Admits a new session against the per-client concurrency and connection rate limits.</summary>
     internal Admission TryEnter(SmtpdSession session, IPAddress? client, SmtpdSettings s, out int count)
     {
-        Interlocked.Increment(ref _connections);
-        _sessions.TryAdd(session, 0);
+        Track(session);
         var admission = Admit(client, s, out count);
         if (admission != Admission.Ok) Interlocked.Increment(ref _rejectedConnections);
         MailMetrics.SmtpdConnection(admission == Admission.Ok);
@@ -114,7 +81,7 @@ public sealed class SmtpdServer : IDisposable
 
     internal void Leave(SmtpdSession session, IPAddress? client, SmtpdSettings s)
     {
-        _sessions.TryRemove(session, out _);
+        Untrack(session);
         if (client is null || s.ClientConnectionCountLimit <= 0) return;
         if (_perClient.TryGetValue(client, out var box) && Interlocked.Decrement(ref box.Value) <= 0)
             _perClient.TryRemove(new KeyValuePair<IPAddress, StrongBox<int>>(client, box));
@@ -164,10 +131,8 @@ public sealed class SmtpdServer : IDisposable
         public int Failures;
     }
 
-    private void Tick()
+    protected override void OnTick(long now)
     {
-        long now = Environment.TickCount64;
-        foreach (var s in _sessions.Keys) s.CheckTimeout(now);
         if (now / 1000 % 10 == 0) Anvil.Sweep(Settings.AnvilRateTimeUnit, now);
         // Forget finished windows, so the table holds only clients seen in the last time unit.
         foreach (var (ip, w) in _auth)
@@ -177,6 +142,4 @@ public sealed class SmtpdServer : IDisposable
             if (old) _auth.TryRemove(new KeyValuePair<IPAddress, AuthWindow>(ip, w));
         }
     }
-
-    public void Dispose() => _timer.Dispose();
 }

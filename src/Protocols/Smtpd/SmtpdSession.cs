@@ -15,7 +15,7 @@ using Postfix.Core.Queue;
 
 namespace Postfix.Protocols.Smtpd;
 
-public sealed partial class SmtpdSession
+public sealed partial class SmtpdSession : ITimedSession
 {
     private enum Phase : byte { Command, DiscardLine, Data, Bdat, AuthResponse }
     private enum Next : byte { NeedMore, Commit, Sleep, Close, StartTls, Authenticate, Check }
@@ -401,7 +401,7 @@ public sealed partial class SmtpdSession
         ResetTransaction();
     }
 
-    internal void CheckTimeout(long now)
+    public void CheckTimeout(long now)
     {
         if (_handshaking) return; // bounded by smtpd_starttls_timeout instead
         long idle = now - Volatile.Read(ref _lastActivity);
