@@ -187,18 +187,12 @@ public sealed class PickupDaemon : IAsyncDisposable
     /// <summary>Postfix's header for local submission: "Received: by HOST (Postfix, from userid N)\r\n\tid QUEUEID; DATE".</summary>
     private void WriteReceived(MessageBuilder m, int uid, string id)
     {
-        var date = new Util.PooledBuffer(64);
-        try
-        {
-            Cleanup.ReceivedHeader.WriteDate(date, DateTimeOffset.UtcNow);
-            var text = uid >= 0
-                ? $"Received: by {_s.MyHostname} (Postfix, from userid {uid})\r\n\tid {id}; "
-                : $"Received: by {_s.MyHostname} (Postfix)\r\n\tid {id}; ";
-            m.Content.Write(Utf8(text));
-            m.Content.Write(date.Span);
-            m.Content.Write("\r\n"u8);
-        }
-        finally { date.Dispose(); }
+        var text = uid >= 0
+            ? $"Received: by {_s.MyHostname} (Postfix, from userid {uid})\r\n\tid {id}; "
+            : $"Received: by {_s.MyHostname} (Postfix)\r\n\tid {id}; ";
+        m.Content.Write(Utf8(text));
+        Cleanup.ReceivedHeader.WriteDate(m.Content, DateTimeOffset.UtcNow);
+        m.Content.Write("\r\n"u8);
     }
 
     private void SetAside(string path, string reason)

@@ -76,21 +76,24 @@ public sealed class MasterConfig
         }
     }
 
-    private DomainList Domains(string parameter) => new(LookupTables.SplitList(Main.Get(parameter)), Main.ConfigDirectory,
-        Main.GetList("parent_domain_matches_subdomains").Contains(parameter));
+    /// <summary>A domain list parameter (mydestination, relay_domains, ...), parent matching per parent_domain_matches_subdomains.</summary>
+    private static DomainList Domains(MainCf main, string parameter) => new(LookupTables.SplitList(main.Get(parameter)),
+        main.ConfigDirectory, main.GetList("parent_domain_matches_subdomains").Contains(parameter));
 
-    public TrivialRewriteResolver Resolver => new(Domains("mydestination"), Domains("relay_domains"),
-        Domains("virtual_alias_domains"), Domains("virtual_mailbox_domains"), Settings.Relayhost,
-        Settings.DefaultTransport, Main.Get("relay_transport"), Main.Get("local_transport"), Main.Get("virtual_transport"),
-        Table("transport_maps"));
+    private DomainList Domains(string parameter) => Domains(Main, parameter);
+
+    public TrivialRewriteResolver Resolver => ResolverOf(Main, Settings);
+
+    private static TrivialRewriteResolver ResolverOf(MainCf main, MailSettings s) => new(Domains(main, "mydestination"),
+        Domains(main, "relay_domains"), Domains(main, "virtual_alias_domains"), Domains(main, "virtual_mailbox_domains"),
+        s.Relayhost, s.DefaultTransport, main.Get("relay_transport"), main.Get("local_transport"), main.Get("virtual_transport"),
+        LookupTables.OpenList(main.Get("transport_maps"), main.ConfigDirectory, TableOptions.FromMainCf(main)));
 
     /// <summary>A list-of-tables parameter for address lookups (null when empty), with postmap's key folding.</summary>
-    private LookupTableList? Tables(string parameter) =>
-        LookupTables.OpenTables(Main.Get(parameter), Main.ConfigDirectory, TableOptions.FromMainCf(Main)) is { Count: > 0 } t ? t : null;
+    private static LookupTableList? Tables(MainCf main, string parameter) =>
+        LookupTables.OpenTables(main.Get(parameter), main.ConfigDirectory, TableOptions.FromMainCf(main)) is { Count: > 0 } t ? t : null;
 
-    /// <summary>A list-of-tables parameter, opened with the key folding postmap used (compatibility_level).</summary>
-    private Func<string, string?>? Table(string parameter) =>
-        LookupTables.OpenList(Main.Get(parameter), Main.ConfigDirectory, TableOptions.FromMainCf(Main));
+    private LookupTableList? Tables(string parameter) => Tables(Main, parameter);
 
     /// <summary>trivial-rewrite's canonical form for local submissions.</summary>
     public AddressCanonical CanonicalForm => new(Settings.MyOrigin, Settings.MyDomain,
@@ -232,16 +235,9 @@ public sealed class MasterConfig
     private static Func<string, string?>? UnlistedRecipientCheck(MainCf main, MailSettings s, SmtpdRestrictions r)
     {
         if (!r.Uses(RestrictionKind.RejectUnlistedRecipient)) return null;
-        var dir = main.ConfigDirectory;
-        var options = TableOptions.FromMainCf(main);
-        var parentMatches = main.GetList("parent_domain_matches_subdomains");
-        DomainList D(string p) => new(LookupTables.SplitList(main.Get(p)), dir, parentMatches.Contains(p));
-        LookupTableList? T(string p) => LookupTables.OpenTables(main.Get(p), dir, options) is { Count: > 0 } t ? t : null;
-        var resolver = new TrivialRewriteResolver(D("mydestination"), D("relay_domains"), D("virtual_alias_domains"),
-            D("virtual_mailbox_domains"), s.Relayhost, s.DefaultTransport, main.Get("relay_transport"),
-            main.Get("local_transport"), main.Get("virtual_transport"), null);
+        var resolver = ResolverOf(main, s);
         var local = Core.Local.LocalSettings.RecipientChecker(main, s);
-        var (aliases, mailboxes, relayed) = (T("virtual_alias_maps"), T("virtual_mailbox_maps"), T("relay_recipient_maps"));
+        var (aliases, mailboxes, relayed) = (Tables(main, "virtual_alias_maps"), Tables(main, "virtual_mailbox_maps"), Tables(main, "relay_recipient_maps"));
         var order = new AddressKeyOrder(AddressKeyStrategy.Default, s.RecipientDelimiter,
             d => resolver.IsLocalDomain(System.Text.Encoding.UTF8.GetString(d)));
         var mailboxOrder = new AddressKeyOrder(AddressKeyStrategy.VirtualMailbox, s.RecipientDelimiter);

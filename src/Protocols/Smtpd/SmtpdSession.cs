@@ -183,6 +183,15 @@ public sealed partial class SmtpdSession : ITimedSession
                 bufferedInput = false;
             }
             _input.AdvanceTo(consumed, examined);
+            if (next is Next.Authenticate or Next.Check)
+            {
+                // The asynchronous steps of AUTH and of DNS-backed RCPT checks end like a command:
+                // carry on, or sleep / close as an error reply asks.
+                next = next == Next.Authenticate
+                    ? await AuthenticateAsync().ConfigureAwait(false)
+                    : await CheckPendingRcptAsync().ConfigureAwait(false);
+                if (next is not (Next.Sleep or Next.Close)) continue;
+            }
             switch (next)
             {
                 case Next.StartTls:
@@ -191,32 +200,8 @@ public sealed partial class SmtpdSession : ITimedSession
                     if (!await HandshakeAsync().ConfigureAwait(false)) return;
                     _stats.StartTls.Ok++;
                     break;
-                case Next.Authenticate:
-                    switch (await AuthenticateAsync().ConfigureAwait(false))
-                    {
-                        case Next.Close:
-                            await _output.FlushAsync().ConfigureAwait(false);
-                            return;
-                        case Next.Sleep:
-                            await _output.FlushAsync().ConfigureAwait(false);
-                            await Task.Delay(_s.ErrorSleepTime).ConfigureAwait(false);
-                            break;
-                    }
-                    break;
                 case Next.Commit:
                     await CommitAsync().ConfigureAwait(false);
-                    break;
-                case Next.Check:
-                    switch (await CheckPendingRcptAsync().ConfigureAwait(false))
-                    {
-                        case Next.Close:
-                            await _output.FlushAsync().ConfigureAwait(false);
-                            return;
-                        case Next.Sleep:
-                            await _output.FlushAsync().ConfigureAwait(false);
-                            await Task.Delay(_s.ErrorSleepTime).ConfigureAwait(false);
-                            break;
-                    }
                     break;
                 case Next.Sleep:
                     await _output.FlushAsync().ConfigureAwait(false);
