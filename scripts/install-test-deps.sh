@@ -6,6 +6,7 @@
 #   dnsmasq-base (a loopback DNS server the MX routing tests start themselves)
 #   pflogsumm (Postfix's log summarizer: the logging tests parse our maillog with it)
 #   dovecot-core + dovecot-lmtpd (a real LMTP server the lmtp tests start themselves)
+#   redis-server (a Redis-protocol store the cluster tests start themselves on loopback)
 #   curl     (the metrics tests scrape /metrics with it, as Prometheus-minded operators do)
 #   openssl  (s_client -starttls smtp: the TLS tests check handshakes and protocol floors with it)
 #   libnet-ssleay-perl + libio-socket-ssl-perl (swaks --tls / --tlsc need them)
@@ -25,6 +26,7 @@ command -v dnsmasq >/dev/null || need+=(dnsmasq-base)   # loopback DNS server fo
 command -v pflogsumm >/dev/null || need+=(pflogsumm)
 command -v dovecot >/dev/null || need+=(dovecot-core)
 [[ -x /usr/lib/dovecot/lmtp ]] || need+=(dovecot-lmtpd)
+command -v redis-server >/dev/null || need+=(redis-server)   # cluster tests: shared tables and limits (no system service)
 command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
 perl -MNet::SSLeay -e1 2>/dev/null || need+=(libnet-ssleay-perl)
@@ -43,10 +45,10 @@ if ((${#need[@]})); then
     echo "$out" >&2; exit 1
   fi
 fi
-for t in smtp-source smtp-sink swaks dnsmasq pflogsumm dovecot curl openssl; do
+for t in smtp-source smtp-sink swaks dnsmasq pflogsumm dovecot redis-server redis-cli curl openssl; do
   command -v "$t" >/dev/null || { echo "install-test-deps: $t still missing" >&2; exit 1; }
 done
 [[ -x /usr/lib/dovecot/lmtp ]] || { echo "install-test-deps: dovecot lmtp still missing" >&2; exit 1; }
 [[ -e /usr/lib/postfix/postfix-pcre.so ]] || { echo "install-test-deps: postfix-pcre still missing" >&2; exit 1; }
 perl -MIO::Socket::SSL -MNet::SSLeay -e1 2>/dev/null || { echo "install-test-deps: perl TLS modules (swaks --tls) still missing" >&2; exit 1; }
-echo "install-test-deps: ok (smtp-source, smtp-sink, postfix-pcre, swaks + TLS, dnsmasq, pflogsumm, dovecot lmtp, curl, openssl)"
+echo "install-test-deps: ok (smtp-source, smtp-sink, postfix-pcre, swaks + TLS, dnsmasq, pflogsumm, dovecot lmtp, redis-server, curl, openssl)"

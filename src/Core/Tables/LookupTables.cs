@@ -8,8 +8,18 @@ namespace Postfix.Core.Tables;
 
 public static class LookupTables
 {
+    private static readonly string[] BuiltIn = ["hash", "inline", "pcre", "regexp", "static", "texthash"];
+
+    // Table types that live outside Core (redis: in Postfix.Cluster), registered by the host at
+    // start-up: Postfix's dict_open_register().
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<string, string?, TableOptions, ILookupTable>> Registered = new();
+
+    /// <summary>Adds a table type: <paramref name="open"/> gets the name after "type:", the config
+    /// directory (for relative file names) and the options.</summary>
+    public static void Register(string type, Func<string, string?, TableOptions, ILookupTable> open) => Registered[type] = open;
+
     /// <summary>The types Open() knows, as "postconf -m" lists them.</summary>
-    public static IReadOnlyList<string> SupportedTypes { get; } = ["hash", "inline", "pcre", "regexp", "static", "texthash"];
+    public static IReadOnlyList<string> SupportedTypes => [.. BuiltIn.Concat(Registered.Keys).Distinct().Order(StringComparer.Ordinal)];
 
     public static ILookupTable Open(string reference, string? baseDirectory = null, TableOptions? options = null)
     {
@@ -30,6 +40,7 @@ public static class LookupTables
             "regexp" => RegexpTableParser.Open(File(), RegexpTableParser.Dialect.Posix, options),
             "pcre" when inline => RegexpTableParser.Inline(name, RegexpTableParser.Dialect.Pcre, options),
             "pcre" => RegexpTableParser.Open(File(), RegexpTableParser.Dialect.Pcre, options),
+            _ when Registered.TryGetValue(type, out var open) => open(name, baseDirectory, options),
             _ => throw new ConfigException($"table \"{reference}\": unsupported table type \"{type}\" (supported here: {string.Join(", ", SupportedTypes)})"),
         };
     }
