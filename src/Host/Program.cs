@@ -30,7 +30,7 @@ public static class Program
           explain [-f sender] address ...  show each rewriting and routing step for an address
           sendmail [-t] [-i] [-f sender] [-bp | -bv] [recipient ...]
                                       submit a message from standard input (via maildrop/pickup)
-          postconf [-n | -d] [name ...]  show parameters
+          postconf [-n | -d] [-hx] [name ...]  show parameters
           postconf -e name=value ... | -X name ... | -# name ...  edit main.cf
           postmap [-fiprsvw] [-q key|-] [-d key|-] [type:]file ...  build/query lookup tables
         """;

@@ -1,6 +1,6 @@
 // postconf(1): print main.cf parameters as "name = value". No flags: every
 // parameter with its effective (expanded) value; -n: only those set in main.cf;
-// -d: defaults; values are shown as written ($name unexpanded) unless -x
+// -d: defaults; -h: the value alone, without "name = "; values are shown as written ($name unexpanded) unless -x
 // expands them, as in Postfix; names restrict the output. Unknown names are
 // an error, as in Postfix ("postconf: warning: foo: unknown parameter").
 // -e name=value (or just name=value), -X name, -# name: edit main.cf (PostconfEdit).
@@ -12,11 +12,11 @@ public static class PostconfCommand
 {
     public static int Run(string[] args, string? configDir, TextWriter stdout, TextWriter stderr)
     {
-        bool nonDefault = false, defaults = false, expand = false;
+        bool nonDefault = false, defaults = false, expand = false, valueOnly = false;
         PostconfEditMode? edit = null;
         var names = new List<string>();
         // getopt-style bundles: -nx = -n -x.
-        args = args.SelectMany(a => a.Length > 2 && a[0] == '-' && a.Skip(1).All(c => "ndxeX#".Contains(c))
+        args = args.SelectMany(a => a.Length > 2 && a[0] == '-' && a.Skip(1).All(c => "ndhxeX#".Contains(c))
             ? a.Skip(1).Select(c => "-" + c) : [a]).ToArray();
         for (int i = 0; i < args.Length; i++)
         {
@@ -26,6 +26,7 @@ public static class PostconfCommand
                 case "-n": nonDefault = true; break;
                 case "-d": defaults = true; break;
                 case "-x": expand = true; break;
+                case "-h": valueOnly = true; break;
                 case "-e": edit = PostconfEditMode.Set; break;
                 case "-X": edit = PostconfEditMode.Remove; break;
                 case "-#": edit = PostconfEditMode.CommentOut; break;
@@ -59,12 +60,12 @@ public static class PostconfCommand
             int rc = 0;
             foreach (var n in names)
             {
-                if (all.TryGetValue(n, out var v)) stdout.WriteLine(Format(n, v));
+                if (all.TryGetValue(n, out var v)) stdout.WriteLine(valueOnly ? v : Format(n, v));
                 else if (!nonDefault) { stderr.WriteLine($"postconf: warning: {n}: unknown parameter"); rc = 1; }
             }
             return rc;
         }
-        foreach (var (n, v) in rows) stdout.WriteLine(Format(n, v));
+        foreach (var (n, v) in rows) stdout.WriteLine(valueOnly ? v : Format(n, v));
         return 0;
     }
 

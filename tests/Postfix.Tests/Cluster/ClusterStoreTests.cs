@@ -57,4 +57,18 @@ public sealed class ClusterStoreTests
             try { store.Database.StringSet(store.Key("t", "k2"), "w"); return true; } catch (RedisException) { return false; }
         }, TimeSpan.FromSeconds(20), 200));
     }
+
+    [Fact]
+    public async Task ThreeNodesStartAgainstOneStore()
+    {
+        await using var cluster = await MtaCluster.StartAsync(3);
+        foreach (var node in cluster.Nodes)
+        {
+            var r = await node.PostfixAsync("postconf", "-h", "cluster_node_name", "cluster_store");
+            Assert.Equal(0, r.ExitCode);
+            Assert.StartsWith("node", r.Stdout);
+            Assert.Contains(cluster.Store.Endpoint, r.Stdout);
+        }
+        Assert.Equal(3, cluster.Nodes.Select(n => n.Port).Distinct().Count());
+    }
 }

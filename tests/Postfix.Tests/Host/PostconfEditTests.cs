@@ -69,4 +69,25 @@ public sealed class PostconfEditTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public async Task DashHPrintsValuesAloneAsRealPostconfDoes()
+    {
+        var dir = Directory.CreateTempSubdirectory("mta-pch-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "main.cf"), "myhostname = a.example\nmyorigin = $myhostname\n");
+            var ours = await Repo.PostfixAsync("-c", dir, "postconf", "-h", "myhostname", "myorigin");
+            Assert.Equal(0, ours.ExitCode);
+            Assert.Equal(["a.example", "$myhostname"], ours.Stdout.TrimEnd('\n').Split('\n'));
+            var expanded = await Repo.PostfixAsync("-c", dir, "postconf", "-hx", "myorigin");
+            Assert.Equal("a.example", expanded.Stdout.Trim());
+            if (File.Exists("/usr/sbin/postconf"))
+            {
+                var real = await Repo.RunAsync("/usr/sbin/postconf", ["-c", dir, "-h", "myhostname", "myorigin"]);
+                Assert.Equal(real.Stdout, ours.Stdout);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
