@@ -75,6 +75,8 @@ public static class Program
         }
         var verb = args[i];
         var rest = args[(i + 1)..];
+        // Table types outside Core, for the daemon and every subcommand (Postfix's dict_open_register()).
+        Cluster.RedisTable.Register(configDir);
         return verb switch
         {
             "start-fg" => await NoArgs(rest, () => Master.MasterDaemon.RunAsync(configDir, stderr)),
