@@ -56,6 +56,7 @@ public sealed class RedisTable : ILookupTable
     private readonly KeyFoldMode _fold;
     private readonly RedisKey _container;
     private readonly string _store;
+    private volatile bool _connectedOnce;
 
     private RedisTable(RedisTableConfig config, ConnectionMultiplexer mux, KeyFoldMode fold)
     {
@@ -154,6 +155,13 @@ public sealed class RedisTable : ILookupTable
     {
         try
         {
+            // The multiplexer connects in the background: until it has been connected once (start-up,
+            // a table just opened), give it up to the timeout; afterwards an outage fails at once.
+            if (!_connectedOnce)
+            {
+                if (!_mux.IsConnected) SpinWait.SpinUntil(() => _mux.IsConnected, _config.Timeout);
+                _connectedOnce = _mux.IsConnected;
+            }
             var db = _mux.GetDatabase();
             return _config.QueryType switch
             {
