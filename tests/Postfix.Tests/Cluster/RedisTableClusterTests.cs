@@ -60,6 +60,7 @@ public sealed class RedisTableClusterTests
                 cluster_store_timeout = 2s
                 defer_transports =
                 relayhost = [127.0.0.1]:{sink.Port}
+                smtpd_reject_unlisted_recipient = yes
                 virtual_alias_domains = alias.test
                 virtual_alias_maps = redis:{cf}
                 """);
