@@ -28,8 +28,11 @@
 // unreachable). When the store cannot answer (down, timed out, an error reply such as WRONGTYPE)
 // and no fresh cached answer exists, a lookup throws TableLookupException, Postfix's
 // DICT_ERR_RETRY: callers defer (451 4.3.0), never take it as "not found"; its message names the
-// table and the store, never the key. The answer of a lookup is valid until the next lookup on
-// this thread (Postfix's dict rule); cached answers allocate nothing.
+// table and the store, never the key. A table whose connection has never been up (just opened,
+// store down at start) waits up to the timeout for it before failing. Lookups are synchronous, as
+// in Postfix's dict interface: a store that is slow (not down) holds the caller up to the timeout.
+// The answer of a lookup is valid until the next lookup on this thread (Postfix's dict rule);
+// cached answers allocate nothing.
 //
 // postmap -q KEY redis:FILE queries the store; postmap FILE refuses (the data lives in the store:
 // change it with redis-cli SET / HSET / SADD). The host registers the type at start-up

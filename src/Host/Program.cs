@@ -47,6 +47,12 @@ public static class Program
             Console.Error.WriteLine(Usage);
             return 2;
         }
+        catch (Core.Tables.TableLookupException e)
+        {
+            // A subcommand whose table could not answer (e.g. explain with a redis: store down).
+            Console.Error.WriteLine($"postfix: fatal: {e.Message}");
+            return 1;
+        }
     }
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
