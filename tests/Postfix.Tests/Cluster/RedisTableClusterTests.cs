@@ -160,6 +160,7 @@ public sealed class RedisTableClusterTests
         await redis.CliAsync("set", "valias:team@alias.test", "bob@dest.test");
         await redis.CliAsync("hset", "access", "spam@alias.test", "REJECT go away");
         await mta.StartProcessAsync();
+        Assert.True(await Repo.WaitUntilAsync(() => Listening(accessPort), TimeSpan.FromSeconds(30)), "second smtpd never listened");
 
         // Store up: the access table answers at RCPT, the alias is expanded at end of DATA.
         Assert.Equal("554 5.7.1 <spam@alias.test>: Recipient address rejected: go away", await RcptAsync(mta, "spam@alias.test", accessPort));
@@ -188,6 +189,12 @@ public sealed class RedisTableClusterTests
         Assert.StartsWith("250 2.0.0 Ok: queued as ", last);
         cat = await mta.PostfixAsync("postcat", "-e", "-q", last["250 2.0.0 Ok: queued as ".Length..].Trim());
         Assert.Contains("recipient: carol@dest.test", cat.Stdout);
+    }
+
+    private static bool Listening(int port)
+    {
+        try { using var c = new System.Net.Sockets.TcpClient(); c.Connect("127.0.0.1", port); return true; }
+        catch (System.Net.Sockets.SocketException) { return false; }
     }
 
     private static async Task LogShowsAsync(MtaInstance mta, string pattern) =>
