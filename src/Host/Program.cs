@@ -47,6 +47,12 @@ public static class Program
             Console.Error.WriteLine(Usage);
             return 2;
         }
+        catch (Core.Tables.TableLookupException e)
+        {
+            // A subcommand whose table could not answer (e.g. explain with a redis: store down).
+            Console.Error.WriteLine($"postfix: fatal: {e.Message}");
+            return 1;
+        }
     }
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -75,6 +81,8 @@ public static class Program
         }
         var verb = args[i];
         var rest = args[(i + 1)..];
+        // Table types outside Core, for the daemon and every subcommand (Postfix's dict_open_register()).
+        Cluster.RedisTable.Register(configDir);
         return verb switch
         {
             "start-fg" => await NoArgs(rest, () => Master.MasterDaemon.RunAsync(configDir, stderr)),

@@ -10,7 +10,9 @@
 // result "@otherdomain" keeps the user; propagate_unmatched_extensions puts an
 // unmatched +ext back on the result. The trace lists each step (explain).
 // Input addresses come from the envelope (untrusted, syntax-checked by the
-// receiving daemon); tables are trusted configuration.
+// receiving daemon); tables are trusted configuration. A table that cannot answer
+// (TableLookupException) fails the whole rewrite before the message is changed:
+// the message is refused with a 4xx, never queued with an address unexpanded.
 using System.Text;
 using Postfix.Core.Queue;
 using Postfix.Core.Rewrite;
@@ -152,7 +154,16 @@ public sealed class CleanupMaps
         var scratch = new byte[bytes.Length];
         foreach (var key in _order.GetKeys(bytes, scratch))
         {
-            if (!map.TryFind(key.Key, key.Partial, out var found)) continue;
+            ReadOnlySpan<byte> found;
+            try
+            {
+                if (!map.TryFind(key.Key, key.Partial, out found)) continue;
+            }
+            catch (TableLookupException e)
+            {
+                // Postfix's cleanup_map11/1n: "map lookup problem": the message is not accepted now.
+                throw new TableLookupException($"{name} map lookup problem -- message not accepted, try again later ({e.Message})", e);
+            }
             var list = Addresses(Encoding.UTF8.GetString(found).Trim(), address);
             var ext = Encoding.UTF8.GetString(key.Extension);
             if (propagate && ext.Length > 0 && list.Count > 0)

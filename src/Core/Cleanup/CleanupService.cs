@@ -9,6 +9,7 @@
 using Postfix.Core.Diagnostics;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
+using Postfix.Core.Tables;
 
 namespace Postfix.Core.Cleanup;
 
@@ -48,8 +49,8 @@ public sealed class CleanupService
     /// Fixes headers (local submission: adds a missing Message-Id/Date/From after
     /// the first <paramref name="receivedLength"/> bytes), logs Postfix's
     /// "cleanup[pid]: ID: message-id=..." line and commits durably.
-    /// Throws <see cref="QueueWriteException"/> when the queue cannot commit
-    /// (the caller answers with a temporary failure).
+    /// Throws <see cref="QueueWriteException"/> when the queue cannot commit or an address
+    /// map cannot answer (the caller answers with a temporary failure).
     /// </summary>
     public async ValueTask CommitAsync(MessageBuilder message, int pid, bool localSubmission, int receivedLength,
         string myHostname, CancellationToken cancellationToken = default)
@@ -62,9 +63,18 @@ public sealed class CleanupService
         _log.Info("cleanup", pid, $"{message.QueueId}: message-id={messageId}");
         if (Maps is { } maps)
         {
-            // Postfix rewrites header addresses only for local submissions (local_header_rewrite_clients).
-            if (localSubmission && maps.RewritesHeaders) maps.RewriteHeaders(message);
-            foreach (var w in maps.Rewrite(message)) _log.Warning("cleanup", $"{message.QueueId}: {w}");
+            try
+            {
+                // Postfix rewrites header addresses only for local submissions (local_header_rewrite_clients).
+                if (localSubmission && maps.RewritesHeaders) maps.RewriteHeaders(message);
+                foreach (var w in maps.Rewrite(message)) _log.Warning("cleanup", $"{message.QueueId}: {w}");
+            }
+            catch (TableLookupException e)
+            {
+                // Postfix's cleanup sets CLEANUP_STAT_WRITE on a map lookup error: every source then
+                // answers its temporary "queue file write error" (smtpd 451 4.3.0) and keeps nothing.
+                throw new QueueWriteException(e.Message, e);
+            }
         }
         await Queue.CommitAsync(message, cancellationToken).ConfigureAwait(false);
         MailMetrics.MessageAccepted(_serviceTag);

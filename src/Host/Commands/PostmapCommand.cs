@@ -23,6 +23,8 @@ public static class PostmapCommand
         var o = PostmapOptions.Parse(args, configDir);
         try
         {
+            // postmap -c DIR: redis: tables take their default hosts from that main.cf.
+            if (o.ConfigDir != configDir) Cluster.RedisTable.Register(o.ConfigDir);
             var main = MainCf.Load(o.ConfigDir);
             var fromMain = TableOptions.FromMainCf(main);
             var options = fromMain with
@@ -122,6 +124,8 @@ public static class PostmapCommand
 
     private static void Build(string type, string file, PostmapOptions o, TableOptions options, Stream stdin, TextWriter? progress, bool verbose)
     {
+        if (type == "redis")
+            throw new ConfigException($"redis:{file}: the table's data lives in the store; change it there (redis-cli SET, HSET, SADD); postmap -q queries it");
         if (type != "hash")
             throw new ConfigException($"unsupported dictionary type: {type} does not support bulk-mode creation.");
         var dbPath = file + ".db";

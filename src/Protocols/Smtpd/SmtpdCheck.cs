@@ -6,7 +6,9 @@
 // helo and sender lists are evaluated at RCPT TO, then relay and recipient.
 // Within a list the first permit / reject / defer decides that list; "permit"
 // and "OK" end only that list, a reject ends the whole check; a list that
-// decides nothing lets the request through. Access tables (access(5)) answer
+// decides nothing lets the request through. A table that cannot answer
+// (TableLookupException) makes the check answer 451 4.3.0 "Temporary lookup
+// failure", as Postfix's reject_dict_retry(). Access tables (access(5)) answer
 // OK, REJECT [text], DEFER [text], DUNNO, a 4xx/5xx reply, or more
 // restrictions. The parsed lists are trusted configuration; every value the
 // client sent (address, HELO name) is untrusted and only ever used as a
@@ -166,6 +168,9 @@ public sealed class SmtpdCheckContext
     /// <summary>reject_unlisted_recipient: the reason ("User unknown in local recipient table") or null when listed.</summary>
     public Func<string, string?>? UnlistedRecipient { get; init; }
 
+    /// <summary>Receives the message of a table that could not answer (logged as a warning).</summary>
+    public Action<string>? Warn { get; init; }
+
     /// <summary>DNSBL answers gathered before evaluation: domain -> TXT text ("" when none), absent = not listed.</summary>
     public Dictionary<string, string> RblListed { get; } = new(StringComparer.OrdinalIgnoreCase);
 
@@ -195,11 +200,30 @@ public static class SmtpdCheck
     {
         foreach (var r in list)
         {
-            var (v, reply) = EvaluateOne(ctx, r, ref deferIfPermit);
+            Verdict v;
+            string? reply;
+            try { (v, reply) = EvaluateOne(ctx, r, ref deferIfPermit); }
+            catch (TableLookupException e)
+            {
+                // Postfix's reject_dict_retry(): a table that cannot answer (DICT_ERR_RETRY) defers;
+                // it is never "not found" (that could reject or relay what the table would not).
+                ctx.Warn?.Invoke(e.Message);
+                return Reject($"451 4.3.0 <{ReplyName(ctx, r.Kind)}>: Temporary lookup failure");
+            }
             if (v != Verdict.Dunno) return (v, reply);
         }
         return (Verdict.Dunno, null);
     }
+
+    /// <summary>What a temporary lookup failure names, as Postfix's reply_name: the client, HELO
+    /// name or sender for their checks, otherwise the recipient.</summary>
+    private static string ReplyName(SmtpdCheckContext ctx, RestrictionKind kind) => kind switch
+    {
+        RestrictionKind.CheckClientAccess => ctx.ClientLabel,
+        RestrictionKind.CheckHeloAccess => ctx.Helo,
+        RestrictionKind.CheckSenderAccess => ctx.Sender,
+        _ => ctx.Recipient.Length > 0 ? ctx.Recipient : ctx.Sender.Length > 0 ? ctx.Sender : ctx.ClientLabel,
+    };
 
     private static (Verdict, string?) EvaluateOne(SmtpdCheckContext ctx, Restriction r, ref bool deferIfPermit)
     {

@@ -323,6 +323,7 @@ public sealed partial class SmtpdSession
         InMyNetworks = _clientInMyNetworks,
         IsAuthDestination = a => _s.IsAcceptedDomain(Encoding.UTF8.GetBytes(a)),
         UnlistedRecipient = _s.UnlistedRecipient,
+        Warn = message => _server.Log.Warning("smtpd", message),
     };
 
     /// <summary>smtpd_check: the configured restriction lists for this RCPT (or DATA when address is empty).</summary>
