@@ -162,6 +162,13 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
     {
         var key = store.Key("nodes", "qmgr");
         long maxAgeMs = (long)(3 * HeartbeatInterval.TotalMilliseconds);
+        // The client connects in the background: give it a moment before the first beat, so a
+        // node starting next to a healthy store does not log it unreachable (bounded: 2 s).
+        for (int i = 0; i < 20 && !store.IsConnected && !_stop.IsCancellationRequested; i++)
+        {
+            try { await Task.Delay(100, _stop.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+        }
         while (!_stop.IsCancellationRequested)
         {
             try
