@@ -5,7 +5,9 @@
 // (one per unit/M when M < 10) as well as M per unit, so a burst of queued mail reaches the
 // receiver as a steady stream, never as M messages at once. A refusal says when to ask again:
 // soon for a slot (another node may give one back at any moment), about one token's spacing
-// for the rate. When the store does not answer, this node counts alone against its share.
+// for the rate. A store that misses an answer only delays the delivery; one that has not
+// answered for a second (ClusterDestinationLimits.FallbackGrace) leaves this node counting
+// alone against its share, spread the same way.
 // Input: the destination name (from trivial-rewrite), used only as key material.
 using Postfix.Queue.Qmgr;
 
@@ -45,13 +47,17 @@ internal sealed class ClusterDestinationGate(ClusterDestinationLimits owner, str
                 {
                     holder = limits.NewHolder();
                     got = await limits.TryAcquireAsync(name, concurrency, holder, owner.Lease).ConfigureAwait(false);
+                    if (got is not null) owner.StoreAnswered();
                     if (got == false) return Refuse(Jitter(SlotRetry));
+                    if (got is null)
+                    {
+                        // The slot may have been taken before the answer was lost: give it back.
+                        _ = limits.ReleaseAsync(name, holder).AsTask();
+                        holder = null;
+                        if (!owner.StoreGone()) return Refuse(Jitter(SlotRetry));
+                    }
                 }
-                if (got is null)
-                {
-                    holder = null;
-                    if (mine > owner.Share(concurrency)) return Refuse(Jitter(SlotRetry));
-                }
+                if (got is null && mine > owner.Share(concurrency)) return Refuse(Jitter(SlotRetry));
             }
             if (rate > 0 && await RateWaitAsync(limits).ConfigureAwait(false) is { } wait)
             {
@@ -81,27 +87,33 @@ internal sealed class ClusterDestinationGate(ClusterDestinationLimits owner, str
         if (limits is not null)
         {
             var inPart = await limits.HitAsync(name + "/part", partLimit, part).ConfigureAwait(false);
-            if (inPart > partLimit) return Spacing(part, partLimit);
+            if (inPart > partLimit) { owner.StoreAnswered(); return Spacing(part, partLimit); }
             if (inPart is not null)
             {
+                owner.StoreAnswered();
                 var inUnit = await limits.HitAsync(name, rate, unit).ConfigureAwait(false);
                 if (inUnit > rate) return Spacing(unit, rate);
                 if (inUnit is not null) return null;
             }
+            if (!owner.StoreGone()) return Spacing(part, partLimit);
         }
-        return LocalRateWait(owner.Share(rate), unit);
+        return LocalRateWait(owner.Share(rate), unit, parts);
     }
 
-    // The store did not answer: this node's own sliding window over its share.
-    private TimeSpan? LocalRateWait(int share, TimeSpan unit)
+    // The store is gone: this node's own sliding window over its share, spread the same way.
+    private TimeSpan? LocalRateWait(int share, TimeSpan unit, int parts)
     {
         long now = Environment.TickCount64;
         long unitMs = (long)unit.TotalMilliseconds;
+        long partMs = unitMs / parts;
+        int partShare = (share + parts - 1) / parts;
         lock (_localGrants)
         {
             while (_localGrants.Count > 0 && _localGrants.Peek() <= now - unitMs) _localGrants.Dequeue();
-            if (_localGrants.Count >= share)
-                return Jitter(TimeSpan.FromMilliseconds(Math.Clamp(_localGrants.Peek() + unitMs - now, 20, 1000)));
+            int inPart = 0;
+            foreach (long t in _localGrants) if (t > now - partMs) inPart++;
+            if (_localGrants.Count >= share) return Jitter(TimeSpan.FromMilliseconds(Math.Clamp(_localGrants.Peek() + unitMs - now, 20, 1000)));
+            if (inPart >= partShare) return Spacing(TimeSpan.FromMilliseconds(partMs), partShare);
             _localGrants.Enqueue(now);
             return null;
         }

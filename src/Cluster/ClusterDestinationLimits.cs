@@ -14,7 +14,8 @@
 //       -> "concurrency=N rate=M" (either may be left out, 0 = none): one big receiver only;
 //       a table hit replaces the transport's limits for that destination.
 // With no cluster_store the limits apply to this node alone. When the store does not answer,
-// each node falls back to its share: ceil(limit / live nodes), the live nodes counted by a
+// for a second (FallbackGrace; until then a delivery just waits), each node falls back to its
+// share: ceil(limit / live nodes), the live nodes counted by a
 // heartbeat every node keeps in the store (a node that never reached the store uses the whole
 // limit: mail keeps flowing, and the maillog says why). StoreHealth logs each transition once.
 // Nothing of this runs when no limit is configured: FromMainCf returns null and qmgr pays nothing.
@@ -53,6 +54,11 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _heartbeat = Task.CompletedTask;
     private int _liveNodes;
+    private long _troubleSinceTicks;
+
+    /// <summary>How long the store may fail to answer before the nodes use their shares: a single
+    /// slow answer (a busy node) only delays the delivery, it does not loosen the limit.</summary>
+    internal static readonly TimeSpan FallbackGrace = TimeSpan.FromSeconds(1);
 
     /// <summary>The shared counters, or null on a single node (limits are then this node's).</summary>
     internal ClusterLimits? Limits { get; }
@@ -95,6 +101,18 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
         return any ? new ClusterDestinationLimits(main, map.Count > 0 ? map : null, store, log) : null;
     }
 
+    /// <summary>postfix check / start / reload: every value parses and the table opens, whether a
+    /// limit is configured or not (the store is not contacted).</summary>
+    public static void Check(MainCf main)
+    {
+        _ = LookupTables.OpenTables(main.Get("cluster_destination_limit_maps"), main.ConfigDirectory, TableOptions.FromMainCf(main));
+        _ = NonNegative(main, "default_destination_cluster_concurrency_limit");
+        _ = NonNegative(main, "default_destination_cluster_rate_limit");
+        foreach (var (name, _) in main.NonDefault)
+            if (ParameterDefaults.IsPerTransport(name)) _ = NonNegative(main, name);
+        if (main.GetTime("cluster_rate_time_unit") <= TimeSpan.Zero) throw main.ErrorFor("cluster_rate_time_unit", "must be positive");
+    }
+
     /// <summary>The limits of transport:nexthop: the table's entry, else the transport's parameters.</summary>
     public (int Concurrency, int Rate) LimitsOf(string transport, string nexthop)
     {
@@ -123,6 +141,21 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
     {
         int nodes = Limits is null ? 1 : LiveNodes;
         return nodes <= 1 ? limit : Math.Max(1, (limit + nodes - 1) / nodes);
+    }
+
+    /// <summary>The store answered: the cluster-wide counts apply.</summary>
+    internal void StoreAnswered()
+    {
+        if (Interlocked.Read(ref _troubleSinceTicks) != 0) Interlocked.Exchange(ref _troubleSinceTicks, 0);
+    }
+
+    /// <summary>The store did not answer: true once it has not for <see cref="FallbackGrace"/>
+    /// (use the per-node share), false before (refuse, ask again shortly).</summary>
+    internal bool StoreGone()
+    {
+        long now = Environment.TickCount64;
+        long since = Interlocked.CompareExchange(ref _troubleSinceTicks, now, 0);
+        return since != 0 && now - since >= (long)FallbackGrace.TotalMilliseconds;
     }
 
     /// <summary>"concurrency=N rate=M", either part optional, separated by white space or commas.</summary>
@@ -175,9 +208,10 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
             {
                 var n = (long)await store.Database.ScriptEvaluateAsync(HeartbeatScript, [key], [store.NodeName, maxAgeMs]).ConfigureAwait(false);
                 Volatile.Write(ref _liveNodes, (int)Math.Clamp(n, 1, int.MaxValue));
+                StoreAnswered();
                 Limits!.Health.Up();
             }
-            catch (Exception e) when (e is RedisException or TimeoutException) { Limits!.Health.Down(e); }
+            catch (Exception e) when (e is RedisException or TimeoutException) { _ = StoreGone(); Limits!.Health.Down(e); }
             try { await Task.Delay(HeartbeatInterval, _stop.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
         }
