@@ -22,6 +22,7 @@ internal sealed class QmgrQueue(string name, QmgrSettings settings)
     private volatile string? _deadReason;
     private long _gateClosedUntilTicks;
     private int _gateRetryArmed;
+    private int _asking;
 
     public string Name { get; } = name;
     public int Active => Volatile.Read(ref _active);
@@ -47,6 +48,12 @@ internal sealed class QmgrQueue(string name, QmgrSettings settings)
         Interlocked.Exchange(ref _gateClosedUntilTicks, Environment.TickCount64 + (long)retryAfter.TotalMilliseconds);
         return Interlocked.CompareExchange(ref _gateRetryArmed, 1, 0) == 0;
     }
+
+    /// <summary>Deliveries now asking the gate for a permit: no more are started than entries
+    /// wait, so a permit (a slot, a rate token) is never taken for nothing.</summary>
+    public int Asking => Volatile.Read(ref _asking);
+    public void BeginAsking() => Interlocked.Increment(ref _asking);
+    public void EndAsking() => Interlocked.Decrement(ref _asking);
 
     /// <summary>The armed retry fired: ask the gate again.</summary>
     public void OpenGate()

@@ -136,7 +136,11 @@ public sealed class QmgrScheduler : IDeliveryScheduler
     {
         if (q.Gate is not null)
         {
-            while (q.Pending > 0 && !q.GateClosed && q.TryStartSlot()) _ = RunGatedAsync(q);
+            while (q.Pending > q.Asking && !q.GateClosed && q.TryStartSlot())
+            {
+                q.BeginAsking();
+                _ = RunGatedAsync(q);
+            }
             return;
         }
         while (q.Pending > 0 && q.TryStartSlot())
@@ -162,12 +166,15 @@ public sealed class QmgrScheduler : IDeliveryScheduler
             }
             if (!permit.Granted)
             {
+                q.EndAsking();
                 q.ReleaseSlot();
                 if (q.CloseGate(permit.RetryAfter)) _ = RetryGateAsync(q, permit.RetryAfter);
                 return;
             }
         }
-        if (!q.TryDequeue(out var e))
+        bool got = q.TryDequeue(out var e);
+        q.EndAsking();
+        if (!got)
         {
             q.ReleaseSlot();
             if (permit.Lease is { } unused) await unused.DisposeAsync().ConfigureAwait(false);
