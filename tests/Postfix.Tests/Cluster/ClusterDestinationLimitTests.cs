@@ -91,8 +91,8 @@ public sealed class ClusterDestinationLimitTests(ITestOutputHelper output)
     [Fact]
     public async Task ClusterRateLimitKeepsEveryWindowWithinTheLimit()
     {
-        const int rate = 100;
-        var unit = TimeSpan.FromSeconds(3);
+        const int rate = 200;
+        var unit = TimeSpan.FromSeconds(6);
         await using var big = CountingSmtpSink.Start();
         await using var small = CountingSmtpSink.Start();
         await using var cluster = await MtaCluster.StartAsync(3, MainCf(big, small, $$"""
