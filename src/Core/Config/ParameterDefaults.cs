@@ -113,6 +113,10 @@ public static class ParameterDefaults
         ("cluster_node_name", "$myhostname"),        // OUR extension: this node's name in the store (unique per node)
         ("cluster_key_prefix", "postfix:"),          // OUR extension: prefix of every key the nodes keep in the store
         ("cluster_store_timeout", "250ms"),          // OUR extension: connect/command time limit for the store; past it a lookup is a temporary failure
+        ("default_destination_cluster_concurrency_limit", "0"), // OUR extension: concurrent deliveries to one destination across all nodes, 0 = no limit; $transport_destination_cluster_concurrency_limit overrides
+        ("default_destination_cluster_rate_limit", "0"), // OUR extension: deliveries to one destination per cluster_rate_time_unit across all nodes, 0 = no limit; $transport_destination_cluster_rate_limit overrides
+        ("cluster_rate_time_unit", "60s"),           // OUR extension: the time unit of the cluster-wide destination rate limits
+        ("cluster_destination_limit_maps", ""),      // OUR extension: transport:nexthop or nexthop -> "concurrency=N rate=M", limits for single destinations
         ("relayhost", ""),
         ("smtp_connect_timeout", "30s"),
         ("smtp_connection_cache_on_demand", "yes"),
@@ -211,7 +215,20 @@ public static class ParameterDefaults
     public static string MachineHostname => _machineHostname.Value;
 
     /// <summary>True when <paramref name="name"/> is a built-in parameter.</summary>
-    public static bool IsKnown(string name) => _known.Contains(name);
+    public static bool IsKnown(string name) => _known.Contains(name) || IsPerTransport(name);
+
+    // Per-transport forms of OUR parameters, as Postfix's $transport_destination_concurrency_limit:
+    // any master.cf service name followed by one of these suffixes.
+    private static readonly string[] _perTransportSuffixes =
+        ["_destination_cluster_concurrency_limit", "_destination_cluster_rate_limit"];
+
+    /// <summary>True for "transport_destination_cluster_*_limit" (OUR per-transport overrides).</summary>
+    public static bool IsPerTransport(string name)
+    {
+        foreach (var suffix in _perTransportSuffixes)
+            if (name.Length > suffix.Length && name.EndsWith(suffix, StringComparison.Ordinal)) return true;
+        return false;
+    }
 
     /// <summary>The built-in defaults (raw, unexpanded), for the given config directory (null = none).</summary>
     public static IReadOnlyDictionary<string, string> For(string? configDirectory)

@@ -156,6 +156,7 @@ public sealed class MasterConfig
         _ = cfg.CleanupMaps; // is a config error now (start, reload, check), not at first mail
         ValidateFinalDelivery(main, master, settings);
         DeliveryAgents.Check(cfg); // smtp_tls_* values and the CA file, likewise
+        Postfix.Cluster.ClusterDestinationLimits.Check(main); // cluster-wide destination limits (OUR), likewise
         return cfg;
     }
 

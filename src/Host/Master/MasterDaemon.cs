@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Postfix.Cluster;
 using Postfix.Core.Bounce;
 using Postfix.Core.Cleanup;
 using Postfix.Core.Pickup;
@@ -67,7 +68,29 @@ public sealed class MasterDaemon
         await using var qmgr = new Qmgr(store, log, cfg.Settings.QmgrMessageActiveLimit);
         var agents = DeliveryAgents.Create(cfg, cleanup.For("local"), log);
         var bounce = new BounceService(store, BounceSettings.From(cfg.Settings), cfg.Settings.MessageSizeLimit);
-        qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce.SendAsync, qmgr.Deferred.Add);
+        // Cluster (our extension): the shared store (null on a single node) and the cluster-wide
+        // destination limits qmgr asks before each delivery (null when none is configured).
+        ClusterStore? clusterStore;
+        ClusterDestinationLimits? destinationLimits;
+        try
+        {
+            clusterStore = ClusterStore.FromMainCf(cfg.Main);
+            destinationLimits = ClusterDestinationLimits.FromMainCf(cfg.Main, clusterStore, log);
+        }
+        catch (ConfigException e)
+        {
+            log.Fatal("master", e.Message);
+            await store.DisposeAsync();
+            await log.FlushAsync();
+            stderr.WriteLine($"postfix: fatal: {e.Message}");
+            return 1;
+        }
+        await using var clusterStoreScope = clusterStore;
+        await using var destinationLimitsScope = destinationLimits;
+        qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce.SendAsync, qmgr.Deferred.Add)
+        {
+            Gates = destinationLimits,
+        };
         if (cfg.Embedded)
             log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
         var servers = new SmtpdServers();

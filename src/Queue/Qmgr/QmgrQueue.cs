@@ -4,6 +4,10 @@
 // -1/window per failed connection; after failed_cohort_limit failures at
 // window 1 the destination is dead ("throttled") until the backoff passes.
 // Lock-free: a ConcurrentQueue and Interlocked counters.
+// Gate (our extension, cluster-wide destination limits): when set, each delivery also needs
+// the gate's permit; a refusal closes the gate until a given time, and one retry per
+// destination is armed (GateClosed / CloseGate / OpenGate), so refused destinations cost
+// a timer, not a thread.
 using System.Collections.Concurrent;
 
 namespace Postfix.Queue.Qmgr;
@@ -16,6 +20,9 @@ internal sealed class QmgrQueue(string name, QmgrSettings settings)
     private int _failures;
     private long _deadUntilTicks;
     private volatile string? _deadReason;
+    private long _gateClosedUntilTicks;
+    private int _gateRetryArmed;
+    private int _asking;
 
     public string Name { get; } = name;
     public int Active => Volatile.Read(ref _active);
@@ -27,6 +34,32 @@ internal sealed class QmgrQueue(string name, QmgrSettings settings)
         if (Environment.TickCount64 < Interlocked.Read(ref _deadUntilTicks)) return true;
         reason = null;
         return false;
+    }
+
+    /// <summary>The destination's gate (cluster-wide limits), or null: no permit needed.</summary>
+    public IQmgrDestinationGate? Gate { get; init; }
+
+    /// <summary>True while a refusal from the gate is recent: do not ask it again before the retry.</summary>
+    public bool GateClosed => Environment.TickCount64 < Interlocked.Read(ref _gateClosedUntilTicks);
+
+    /// <summary>Closes the gate for <paramref name="retryAfter"/>; true for the caller that must arm the one retry.</summary>
+    public bool CloseGate(TimeSpan retryAfter)
+    {
+        Interlocked.Exchange(ref _gateClosedUntilTicks, Environment.TickCount64 + (long)retryAfter.TotalMilliseconds);
+        return Interlocked.CompareExchange(ref _gateRetryArmed, 1, 0) == 0;
+    }
+
+    /// <summary>Deliveries now asking the gate for a permit: no more are started than entries
+    /// wait, so a permit (a slot, a rate token) is never taken for nothing.</summary>
+    public int Asking => Volatile.Read(ref _asking);
+    public void BeginAsking() => Interlocked.Increment(ref _asking);
+    public void EndAsking() => Interlocked.Decrement(ref _asking);
+
+    /// <summary>The armed retry fired: ask the gate again.</summary>
+    public void OpenGate()
+    {
+        Interlocked.Exchange(ref _gateClosedUntilTicks, 0);
+        Interlocked.Exchange(ref _gateRetryArmed, 0);
     }
 
     public void Enqueue(QmgrEntry e) => _pending.Enqueue(e);

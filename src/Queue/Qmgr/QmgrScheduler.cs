@@ -8,6 +8,11 @@
 // total. No global lock: ConcurrentDictionary, Interlocked, one semaphore.
 // Every logged outcome is also counted in MailMetrics (per transport; the
 // delivered ones' delay= feeds the latency histogram), as is every notice.
+// Gates (our extension, cluster-wide destination limits, see QmgrDestinationGate): a
+// destination with a gate dequeues an entry only after the gate's permit, so the wait shows
+// in the delays= b part (time in the active queue before delivery); a refusal leaves the
+// entries pending, is no failure for the window feedback, and re-pumps the destination after
+// the gate's retry delay, while other destinations keep flowing.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -49,6 +54,9 @@ public sealed class QmgrScheduler : IDeliveryScheduler
         _deferred = onDeferred;
         _processes = new SemaphoreSlim(Math.Max(1, settings.ProcessLimit));
     }
+
+    /// <summary>Per-destination gates (cluster-wide limits); null = none, the common case.</summary>
+    public IQmgrDestinationGates? Gates { get; init; }
 
     public long Delivered => Interlocked.Read(ref _delivered);
     public long DeferredCount => Interlocked.Read(ref _deferredCount);
@@ -112,22 +120,77 @@ public sealed class QmgrScheduler : IDeliveryScheduler
         job.AddPending(entries.Count);
         foreach (var e in entries)
         {
-            var q = _queues.GetOrAdd($"{e.Transport}:{e.Nexthop}", n => new QmgrQueue(n, _s));
+            var q = _queues.GetOrAdd($"{e.Transport}:{e.Nexthop}", n => NewQueue(n, e));
             q.Enqueue(e);
             Pump(q);
         }
     }
 
+    private QmgrQueue NewQueue(string name, QmgrEntry e) => new(name, _s)
+    {
+        // A deferred transport never delivers: it needs no permit (and spends no rate token).
+        Gate = Gates is null || _s.DeferTransports.Contains(e.Transport) ? null : Gates.For(e.Transport, e.Nexthop),
+    };
+
     private void Pump(QmgrQueue q)
     {
+        if (q.Gate is not null)
+        {
+            while (q.Pending > q.Asking && !q.GateClosed && q.TryStartSlot())
+            {
+                q.BeginAsking();
+                _ = RunGatedAsync(q);
+            }
+            return;
+        }
         while (q.Pending > 0 && q.TryStartSlot())
         {
             if (!q.TryDequeue(out var e)) { q.ReleaseSlot(); continue; }
-            _ = RunAsync(q, e);
+            _ = RunAsync(q, e, null);
         }
     }
 
-    private async Task RunAsync(QmgrQueue q, QmgrEntry e)
+    // Holds one of the node's window slots; asks the gate, then takes the next entry. A dead
+    // destination needs no permit: its entries are deferred without a delivery.
+    private async Task RunGatedAsync(QmgrQueue q)
+    {
+        QmgrGatePermit permit;
+        if (q.IsDead(out _)) permit = new(null, TimeSpan.Zero);
+        else
+        {
+            try { permit = await q.Gate!.TryEnterAsync().ConfigureAwait(false); }
+            catch (Exception ex)
+            {
+                _log.Warning("qmgr", $"{q.Name}: destination limit check failed: {ex.Message}");
+                permit = QmgrGatePermit.Refused(TimeSpan.FromSeconds(1));
+            }
+            if (!permit.Granted)
+            {
+                q.EndAsking();
+                q.ReleaseSlot();
+                if (q.CloseGate(permit.RetryAfter)) _ = RetryGateAsync(q, permit.RetryAfter);
+                return;
+            }
+        }
+        bool got = q.TryDequeue(out var e);
+        q.EndAsking();
+        if (!got)
+        {
+            q.ReleaseSlot();
+            if (permit.Lease is { } unused) await unused.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+        await RunAsync(q, e, permit.Lease).ConfigureAwait(false);
+    }
+
+    private async Task RetryGateAsync(QmgrQueue q, TimeSpan delay)
+    {
+        await Task.Delay(delay).ConfigureAwait(false);
+        q.OpenGate();
+        Pump(q);
+    }
+
+    private async Task RunAsync(QmgrQueue q, QmgrEntry e, IAsyncDisposable? lease)
     {
         long startMs = NowMs();
         DeliveryReport report;
@@ -140,6 +203,13 @@ public sealed class QmgrScheduler : IDeliveryScheduler
             report = AllDeferred(e, "4.3.0", $"delivery agent failure: {ex.Message}");
         }
         q.ReleaseSlot();
+        if (lease is not null)
+        {
+            // Given back before the bookkeeping, so the next delivery (any node's) starts sooner.
+            // Nodes refused earlier find it at their retry: no node is favoured.
+            try { await lease.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception ex) { _log.Warning("qmgr", $"{q.Name}: destination limit release failed: {ex.Message}"); }
+        }
         await RecordAsync(e, report, startMs).ConfigureAwait(false);
         Pump(q);
     }

@@ -16,6 +16,8 @@ internal sealed class FakeSmtpScript
     public Func<string, string> Rcpt { get; init; } = _ => "250 2.1.5 Ok";
     public string Data { get; init; } = "354 End data with <CR><LF>.<CR><LF>";
     public bool SilentAfterData { get; init; }
+    /// <summary>A pause after the final dot, before the reply (a slow receiver).</summary>
+    public TimeSpan EndOfDataDelay { get; init; }
     /// <summary>Replies after the final dot: one for SMTP, one per accepted RCPT for LMTP.</summary>
     public Func<IReadOnlyList<string>, byte[], IEnumerable<string>> EndOfData { get; init; } =
         (_, _) => ["250 2.0.0 Ok: queued as ABC123"];

@@ -122,6 +122,7 @@ internal sealed class FakeSmtpServer : IAsyncDisposable
                     var data = await peer.ReadDataAsync(ct);
                     server.Messages.Enqueue(data);
                     if (s.SilentAfterData) { await Task.Delay(Timeout.Infinite, ct); return; }
+                    if (s.EndOfDataDelay > TimeSpan.Zero) await Task.Delay(s.EndOfDataDelay, ct);
                     foreach (var reply in s.EndOfData(rcpts, data)) await peer.SendAsync(reply);
                     mail = false;
                     rcpts.Clear();
