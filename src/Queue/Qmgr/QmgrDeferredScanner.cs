@@ -22,8 +22,9 @@ public sealed class QmgrDeferredScanner : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentQueue<TaskCompletionSource<int>> _flushes = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
-    /// <summary>Earliest due time known to the loop; Add lowers it and wakes the loop.</summary>
-    private long _nextDue = long.MaxValue;
+    /// <summary>Earliest due time known to the loop; Add lowers it and wakes the loop.
+    /// Starts in the past: the first scan finds the deferred mail recovered from the log.</summary>
+    private long _nextDue = long.MinValue;
     private long _scans;
 
     public QmgrDeferredScanner(QueueStore store, Action<QueueRef> reactivate)
@@ -37,6 +38,9 @@ public sealed class QmgrDeferredScanner : IAsyncDisposable
 
     /// <summary>Minimum time between full scans of the index for a queue of <paramref name="slots"/> messages.</summary>
     public static TimeSpan ScanFloor(int slots) => TimeSpan.FromMilliseconds(10 + slots / 1000);
+
+    /// <summary>A full scan at least this often whatever the due times say (Postfix's queue_run_delay default).</summary>
+    public static readonly TimeSpan Rescan = TimeSpan.FromSeconds(300);
 
     /// <summary>A message was deferred (or released from hold): the loop wakes by its due time.</summary>
     public void Add(QueueEntry e)
@@ -100,7 +104,8 @@ public sealed class QmgrDeferredScanner : IAsyncDisposable
                 bool flush = flushes.Count > 0;
                 var floor = ScanFloor(_store.Index.High);
                 long sinceScanMs = (Environment.TickCount64 - lastScanTicks);
-                if (flush || (Interlocked.Read(ref _nextDue) <= now && sinceScanMs >= floor.TotalMilliseconds))
+                if (flush || (sinceScanMs >= floor.TotalMilliseconds
+                              && (Interlocked.Read(ref _nextDue) <= now || sinceScanMs >= Rescan.TotalMilliseconds)))
                 {
                     // Reset before scanning: an Add during the scan lowers it again.
                     Interlocked.Exchange(ref _nextDue, long.MaxValue);
@@ -135,7 +140,7 @@ public sealed class QmgrDeferredScanner : IAsyncDisposable
                            && Interlocked.CompareExchange(ref _nextDue, scan.NextDue, cur) != cur) { }
                 }
                 long next = Interlocked.Read(ref _nextDue);
-                long waitMs = next == long.MaxValue ? 60_000 : Math.Clamp(next - now, 0, 60_000);
+                long waitMs = next <= now ? 0 : next == long.MaxValue ? 60_000 : Math.Min(next - now, 60_000);
                 long untilFloor = (long)floor.TotalMilliseconds - (Environment.TickCount64 - lastScanTicks);
                 waitMs = Math.Clamp(Math.Max(waitMs, untilFloor), 10, 60_000);
                 try { await _wake.WaitAsync(TimeSpan.FromMilliseconds(waitMs), _stop.Token).ConfigureAwait(false); }
