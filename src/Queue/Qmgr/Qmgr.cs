@@ -2,7 +2,9 @@
 // queue (at most qmgr_message_active_limit at a time, so memory stays bounded
 // however large the queue), hands them to the scheduler, and brings deferred
 // messages back when their backoff has passed. Hand-off from smtpd is a
-// channel, not a lock: sessions post the entry and return.
+// channel, not a lock: sessions post the message's 8-byte QueueRef and return;
+// a QueueEntry handle exists only once the message is activated. Mail waiting
+// for the active window therefore costs its index slot plus 8 bytes.
 using System.Threading.Channels;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
@@ -24,8 +26,8 @@ public sealed class Qmgr : IAsyncDisposable
     private readonly QueueStore _store;
     private readonly Maillog _log;
     private readonly int _activeLimit;
-    private readonly Channel<QueueEntry> _incoming =
-        Channel.CreateUnbounded<QueueEntry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<QueueRef> _incoming =
+        Channel.CreateUnbounded<QueueRef>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
@@ -34,8 +36,8 @@ public sealed class Qmgr : IAsyncDisposable
         _store = store;
         _log = log;
         _activeLimit = Math.Max(1, messageActiveLimit);
-        Deferred = new QmgrDeferredScanner(e => _incoming.Writer.TryWrite(e));
-        _store.Committed += (e, _) => _incoming.Writer.TryWrite(e);
+        Deferred = new QmgrDeferredScanner(store, r => _incoming.Writer.TryWrite(r));
+        _store.Committed += (e, _) => _incoming.Writer.TryWrite(e.Ref);
     }
 
     public IDeliveryScheduler? Scheduler { get; set; }
@@ -43,10 +45,15 @@ public sealed class Qmgr : IAsyncDisposable
 
     public void Start()
     {
-        // Oldest first, as Postfix's incoming scan.
-        foreach (var e in _store.Entries.Where(e => e.State == QueueState.Incoming).OrderBy(e => e.Id))
-            _incoming.Writer.TryWrite(e);
-        Deferred.Start(_store.Entries.Where(e => e.State == QueueState.Deferred).ToList());
+        // Oldest first, as Postfix's incoming scan (16 bytes a message while sorting).
+        var incoming = new List<(long Id, QueueRef Ref)>();
+        _store.Index.ForEach(ref incoming, static (ref List<(long, QueueRef)> list, in QueueIndex.SlotView v) =>
+        {
+            if (v.State == QueueState.Incoming) list.Add((v.Id.Value, v.Ref));
+        });
+        incoming.Sort(static (a, b) => a.Id.CompareTo(b.Id));
+        foreach (var (_, r) in incoming) _incoming.Writer.TryWrite(r);
+        Deferred.Start();
         _loop = Task.Run(LoopAsync);
     }
 
@@ -73,7 +80,7 @@ public sealed class Qmgr : IAsyncDisposable
         foreach (var e in entries)
         {
             if (e.State != QueueState.Deferred) continue;
-            if (_incoming.Writer.TryWrite(e)) n++;
+            if (_incoming.Writer.TryWrite(e.Ref)) n++;
         }
         return n;
     }
@@ -112,7 +119,7 @@ public sealed class Qmgr : IAsyncDisposable
     }
 
     /// <summary>postsuper -r: a message the caller moved to incoming is processed again now.</summary>
-    public void Requeue(QueueEntry entry) => _incoming.Writer.TryWrite(entry);
+    public void Requeue(QueueEntry entry) => _incoming.Writer.TryWrite(entry.Ref);
 
     /// <summary>postsuper -H: a message the caller moved from hold to deferred is retried now
     /// (Postfix moves it to deferred and waits for the next queue run; we do not wait).</summary>
@@ -125,11 +132,12 @@ public sealed class Qmgr : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var e))
+                while (reader.TryRead(out var r))
                 {
                     while (_store.Count(QueueState.Active) >= _activeLimit)
                         await Task.Delay(10, _stop.Token).ConfigureAwait(false);
-                    Activate(e);
+                    // Gone (delivered, removed) since it was posted: nothing to do.
+                    if (_store.TryGet(r, out var e)) Activate(e);
                 }
             }
         }

@@ -20,13 +20,22 @@ public sealed partial class QueueStore
         long tail = _log.TailAddress;
         long cutoff = tail - keepBytes;
         if (cutoff <= _log.BeginAddress) return 0;
-        var old = _index.Values.Where(e => e.Address < cutoff).ToList();
-        long bytes = old.Sum(e => (long)e.Length);
-        if (bytes > maxCopyBytes) return 0;
+        // Sum first without a handle per message: with a large deferred queue the
+        // answer is usually "too much to copy".
+        var below = (Cutoff: cutoff, Bytes: 0L);
+        _index.ForEach(ref below, static (ref (long Cutoff, long Bytes) b, in QueueIndex.SlotView v) =>
+        {
+            if (v.Address < b.Cutoff) b.Bytes += v.Length;
+        });
+        if (below.Bytes > maxCopyBytes) return 0;
+        var old = new List<QueueEntry>();
+        foreach (var e in _index.Entries())
+            if (e.TryGetRecord(out long a, out _) && a < cutoff) old.Add(e);
         int copied = 0;
         foreach (var e in old)
         {
-            var (rec, len) = await _log.ReadAsync(e.Address, e.Length + 64, ct).ConfigureAwait(false);
+            if (!e.TryGetRecord(out long from, out int length)) continue;
+            var (rec, len) = await _log.ReadAsync(from, length + 64, ct).ConfigureAwait(false);
             if (rec is null || e.State == QueueState.Removed) continue;
             long addr;
             var data = rec.AsMemory(0, len);

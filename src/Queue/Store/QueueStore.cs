@@ -1,7 +1,7 @@
 // The mail queue on a FASTER log (Postfix: the queue directory + cleanup's
 // queue-file write + qmgr's view of it). One append-only log holds message
-// records and small state records; an in-memory index maps queue IDs to log
-// addresses. Durability is group commit: every session appends, then waits for
+// records and small state records; an in-memory index (QueueIndex: 40 bytes a
+// message, no object per message) maps queue IDs to log addresses and states. Durability is group commit: every session appends, then waits for
 // the committer loop, which runs one FASTER commit for everyone who appended
 // since the last one. A 250 is sent only after that commit completed.
 // Recovery replays the log from its begin address on start.
@@ -16,7 +16,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
 {
     private readonly FasterLog _log;
     private readonly IDevice _device;
-    private readonly ConcurrentDictionary<long, QueueEntry> _index = new();
+    private readonly QueueIndex _index = new();
     private readonly QueueIdAllocator _ids = new();
     private readonly QueueCommitter _committer;
     private readonly long[] _counts = new long[8];
@@ -101,9 +101,15 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     public long Count(QueueState state) => Volatile.Read(ref _counts[(int)state]);
     public long TotalCount => _index.Count;
 
-    public IEnumerable<QueueEntry> Entries => _index.Values;
+    /// <summary>The compact index (qmgr's scans, footprint figures).</summary>
+    public QueueIndex Index => _index;
 
-    public bool TryGet(QueueId id, out QueueEntry entry) => _index.TryGetValue(id.Value, out entry!);
+    /// <summary>A handle per queued message, made as the caller iterates (admin paths).</summary>
+    public IEnumerable<QueueEntry> Entries => _index.Entries();
+
+    public bool TryGet(QueueId id, out QueueEntry entry) => _index.TryGet(id, out entry);
+
+    public bool TryGet(QueueRef r, out QueueEntry entry) => _index.TryGet(r, out entry);
 
     public async ValueTask CommitAsync(MessageBuilder message, CancellationToken cancellationToken)
     {
@@ -129,11 +135,10 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
             {
                 throw new QueueWriteException("queue file write error", e);
             }
-            var qe = new QueueEntry(message.QueueId, address, length, message.ArrivalUnixMs);
             await _committer.WaitForCommitAsync(address + 1, _commitTimeout, cancellationToken).ConfigureAwait(false);
             if (AfterCommitBeforeIndex is { } hook) await hook(message.QueueId).ConfigureAwait(false);
             // Index only after durability: qmgr and postqueue never see an uncommitted message.
-            _index[qe.Id.Value] = qe;
+            var qe = _index.Add(message.QueueId, address, length, message.ArrivalUnixMs);
             Interlocked.Increment(ref _counts[(int)QueueState.Incoming]);
             Committed?.Invoke(qe, new CommittedInfo(message.SenderString(), message.ContentLength, message.RecipientCount));
         }
@@ -175,7 +180,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         Interlocked.Decrement(ref _counts[(int)old]);
         if (state == QueueState.Removed)
         {
-            _index.TryRemove(entry.Id.Value, out _);
+            _index.Free(entry);
         }
         else
         {
@@ -206,8 +211,8 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     public async ValueTask<QueuedMessage?> ReadAsync(QueueEntry entry, CancellationToken ct = default)
     {
         // Below the begin address the record is gone (truncated): never ask FASTER for it.
-        if (entry.Address < _log.BeginAddress) return null;
-        var (bytes, length) = await _log.ReadAsync(entry.Address, entry.Length + 64, ct).ConfigureAwait(false);
+        if (!entry.TryGetRecord(out long address, out int recordLength) || address < _log.BeginAddress) return null;
+        var (bytes, length) = await _log.ReadAsync(address, recordLength + 64, ct).ConfigureAwait(false);
         if (bytes is null) return null;
         return QueueFile.TryReadMessage(bytes.AsMemory(0, length), out var m) ? m : null;
     }
@@ -223,8 +228,10 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         long minFloor = tail, minIndexed = tail;
         foreach (var floor in _inflight.Values)
             if (floor < minFloor) minFloor = floor;
-        foreach (var e in _index.Values)
-            if (e.Address < minIndexed) minIndexed = e.Address;
+        _index.ForEach(ref minIndexed, static (ref long min, in QueueIndex.SlotView v) =>
+        {
+            if (v.Address < min) min = v.Address;
+        });
         long min = Math.Min(minFloor, minIndexed);
         if (min > _minLiveHint && min > _log.BeginAddress)
         {
@@ -269,21 +276,23 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
             if (kind == QueueFile.KindMessage)
             {
                 long arrival = BitConverter.ToInt64(rec, 10);
-                _index[id.Value] = new QueueEntry(id, addr, len, arrival);
+                // A later copy (compaction) replaces the earlier one, state and done recipients included.
+                if (_index.TryGet(id, out var earlier)) _index.Free(earlier);
+                _index.Add(id, addr, len, arrival);
             }
             else if (kind == QueueFile.KindRecipientDone)
             {
-                if (QueueFile.TryReadRecipientDone(span, out int index) && _index.TryGetValue(id.Value, out var re))
+                if (QueueFile.TryReadRecipientDone(span, out int index) && _index.TryGet(id, out var re))
                     re.MarkRecipientDone(index);
             }
             else if (QueueFile.TryReadState(span, out _, out var state, out long notBefore)
-                     && _index.TryGetValue(id.Value, out var e))
+                     && _index.TryGet(id, out var e))
             {
-                if (state == QueueState.Removed) _index.TryRemove(id.Value, out _);
+                if (state == QueueState.Removed) _index.Free(e);
                 else { e.State = state; e.NotBeforeUnixMs = notBefore; }
             }
         }
-        foreach (var e in _index.Values)
+        foreach (var e in _index.Entries())
         {
             // A message that was being delivered when we stopped goes back to
             // incoming (Postfix: active queue files are requeued on qmgr start).
