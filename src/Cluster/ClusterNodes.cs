@@ -9,7 +9,7 @@ using StackExchange.Redis;
 
 namespace Postfix.Cluster;
 
-public sealed record ClusterNode(string Name, string Status, ClusterQueueSummary? Summary, double AgeSeconds)
+public sealed record ClusterMember(string Name, string Status, ClusterQueueSummary? Summary, double AgeSeconds)
 {
     public const string Absent = "absent";
     public const string Stale = "stale";
@@ -30,7 +30,7 @@ public static class ClusterNodes
         return store.IsConnected;
     }
 
-    public static async Task<IReadOnlyList<ClusterNode>> ReadAsync(ClusterStore store)
+    public static async Task<IReadOnlyList<ClusterMember>> ReadAsync(ClusterStore store)
     {
         var db = store.Database;
         var members = (await db.SetMembersAsync(ClusterPublisher.NodesKey(store)).ConfigureAwait(false))
@@ -38,16 +38,16 @@ public static class ClusterNodes
         if (members.Length == 0) return [];
         var values = await db.StringGetAsync(members.Select(m => ClusterPublisher.SummaryKey(store, m)).ToArray()).ConfigureAwait(false);
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var result = new List<ClusterNode>(members.Length);
+        var result = new List<ClusterMember>(members.Length);
         for (int i = 0; i < members.Length; i++)
         {
             var s = ClusterQueueSummary.TryParse(values[i]);
-            if (s is null || s.Node != members[i]) { result.Add(new ClusterNode(members[i], ClusterNode.Absent, null, double.NaN)); continue; }
+            if (s is null || s.Node != members[i]) { result.Add(new ClusterMember(members[i], ClusterMember.Absent, null, double.NaN)); continue; }
             double age = Math.Max(0, (now - s.Time) / 1000.0);
             string status = s.State == ClusterQueueSummary.Stopped ? ClusterQueueSummary.Stopped
-                : age > 2 * Math.Max(1, s.Interval) ? ClusterNode.Stale
+                : age > 2 * Math.Max(1, s.Interval) ? ClusterMember.Stale
                 : s.State == ClusterQueueSummary.Draining ? ClusterQueueSummary.Draining : ClusterQueueSummary.Running;
-            result.Add(new ClusterNode(members[i], status, s, age));
+            result.Add(new ClusterMember(members[i], status, s, age));
         }
         return result;
     }

@@ -1,0 +1,112 @@
+// postfix drain end to end, with real peers: three MTA nodes share a redis-server; node1 and
+// node3 relay to one Postfix smtp-sink, node2 keeps everything deferred (defer_transports).
+// smtp-source sends 1000 messages to each node (each smtp-source run has its own pid, so its
+// Message-Ids are unique across runs); then node2 drains: it hands its 1000 messages to
+// node1/node3 over SMTP, empties its queue, and its master exits 0. Every message smtp-source
+// had acknowledged reaches the sink, exactly once. Also: without a store or peers, drain
+// refuses to finish with mail left; with cluster_drain_peers it hands over to that list.
+using System.Text.RegularExpressions;
+using Postfix.Tests.Infrastructure;
+using Xunit;
+using static Postfix.Tests.Cluster.ClusterQueueTests;
+
+namespace Postfix.Tests.Cluster;
+
+public sealed class DrainTests
+{
+    private const int PerNode = 1000;
+
+    [Fact]
+    public async Task DrainedNodeHandsEveryMessageToPeersAndExitsZero()
+    {
+        await using var sink = await SmtpSink.StartAsync();
+        await using var cluster = await MtaCluster.StartAsync(3,
+            $"relayhost = [127.0.0.1]:{sink.Port}\ncluster_publish_interval = 1s",
+            i => i == 1 ? "" : "defer_transports = local");
+        var (n1, n2, n3) = (cluster.Nodes[0], cluster.Nodes[1], cluster.Nodes[2]);
+
+        await Task.WhenAll(
+            SendAsync(n1, PerNode, "node1@example.org", "rcpt@example.net"),
+            SendAsync(n2, PerNode, "node2@example.org", "rcpt@example.net"),
+            SendAsync(n3, PerNode, "node3@example.org", "rcpt@example.net"));
+        await WaitDeferredAsync(n2, PerNode);
+        // node2's peers must be known to the store before it drains.
+        Assert.True(await Repo.WaitUntilAsync(() =>
+        {
+            var nodes = ClusterJsonAsync(n2).GetAwaiter().GetResult();
+            return new[] { "node1", "node3" }.All(n => nodes.TryGetValue(n, out var e) && e.GetProperty("status").GetString() == "running");
+        }, TimeSpan.FromSeconds(30), 250));
+
+        var drain = await n2.PostfixAsync("drain");
+        Assert.True(drain.ExitCode == 0, $"drain: {drain.Stderr}\n{Tail(n2.Maillog)}");
+        Assert.Contains("the queue is drained", drain.Stderr);
+        Assert.True(await Repo.WaitUntilAsync(() => !n2.IsRunning, TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, n2.ExitCode);
+        Assert.Equal(0, await n2.QueueCountAsync()); // offline: the master is gone
+
+        // node2's log: each message handed to a peer, then removed.
+        var log = n2.Maillog;
+        var handed = Regex.Matches(log,
+            @"postfix/smtp\[\d+\]: ([0-9A-F]{12}): to=<rcpt@example\.net>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+, delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.0\.0, status=sent \(handed to peer node[13]: 250 [^)]*\)");
+        var ids = handed.Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.Equal(PerNode, ids.Count);
+        foreach (var id in ids.Take(50)) Assert.Contains($"{id}: removed", log);
+        Assert.Contains("drain: the queue is empty (1000 messages handed to peers); stopping", log);
+        Assert.Contains("terminating: drained", log);
+
+        // Everything arrives at the sink through node1/node3, exactly once.
+        await RelayWaitEmptyAsync(n1);
+        await RelayWaitEmptyAsync(n3);
+        Assert.True(await Repo.WaitUntilAsync(() => sink.MessageIds.Count >= 3 * PerNode, TimeSpan.FromMinutes(2), 500),
+            $"sink has {sink.MessageIds.Count} distinct messages of {3 * PerNode}");
+        Assert.Equal(3 * PerNode, sink.MessageIds.Count);
+        Assert.Equal(3 * PerNode, sink.Transactions); // no duplicates
+
+        // The cluster view shows node2 gone.
+        var table = await n1.PostfixAsync("postqueue", "-C");
+        Assert.Matches(@"(?m)^node2\s+(stopped|absent)\s", table.Stdout);
+    }
+
+    [Fact]
+    public async Task WithoutStoreOrPeersDrainRefusesToFinishWithMailLeft()
+    {
+        await using var mta = await MtaInstance.StartAsync();
+        await SendAsync(mta, 3, "a@example.org", "b@example.net");
+        await WaitDeferredAsync(mta, 3);
+        var r = await mta.PostfixAsync("drain");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("3 messages are left and there is no peer to hand them to", r.Stderr);
+        Assert.True(mta.IsRunning);
+        Assert.Equal(3, await mta.QueueCountAsync());
+        // Draining: the listener is closed, new connections are refused.
+        Assert.Contains("drain: listeners closed", mta.Maillog);
+        await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(async () =>
+        {
+            using var c = new System.Net.Sockets.TcpClient();
+            await c.ConnectAsync("127.0.0.1", mta.Port);
+        });
+    }
+
+    [Fact]
+    public async Task ClusterDrainPeersNamesThePeerWithoutAStore()
+    {
+        await using var sink = await SmtpSink.StartAsync();
+        await using var peer = await MtaInstance.StartAsync($"defer_transports = local\nrelayhost = [127.0.0.1]:{sink.Port}");
+        await using var mta = await MtaInstance.StartAsync($"cluster_drain_peers = 127.0.0.1:{peer.Port}\ncluster_drain_timeout = 2m");
+        await SendAsync(mta, 20, "a@example.org", "b@example.net");
+        await WaitDeferredAsync(mta, 20);
+        var r = await mta.PostfixAsync("drain");
+        Assert.True(r.ExitCode == 0, $"{r.Stderr}\n{Tail(mta.Maillog)}");
+        Assert.True(await Repo.WaitUntilAsync(() => !mta.IsRunning, TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, mta.ExitCode);
+        Assert.Equal(20, Regex.Matches(mta.Maillog, $@"status=sent \(handed to peer 127\.0\.0\.1:{peer.Port}: 250 ").Count);
+        await RelayWaitEmptyAsync(peer);
+        Assert.True(await Repo.WaitUntilAsync(() => sink.MessageIds.Count >= 20, TimeSpan.FromMinutes(1), 250));
+        Assert.Equal(20, sink.Transactions);
+    }
+
+    private static Task RelayWaitEmptyAsync(MtaInstance node) =>
+        Relay.RelayTests.WaitForEmptyQueueAsync(node, TimeSpan.FromMinutes(3));
+
+    private static string Tail(string log) => string.Join('\n', log.Split('\n').TakeLast(30));
+}
