@@ -45,7 +45,7 @@ public static class DrainCommand
         int noPeer = 0;
         while (clock.Elapsed < timeout)
         {
-            if (!QueueAccess.MasterRunning(qdir)) return Stopped(status, stderr);
+            if (!QueueAccess.MasterRunning(qdir)) return await StoppedAsync(settings, stderr);
             var line = await RequestAsync(qdir, "drain-status");
             if (line is not null && line.StartsWith("status ", StringComparison.Ordinal))
             {
@@ -57,7 +57,12 @@ public static class DrainCommand
                     case "done":
                         var waited = Stopwatch.StartNew();
                         while (QueueAccess.MasterRunning(qdir) && waited.Elapsed < StopWait) await Task.Delay(100);
-                        return Stopped(status, stderr);
+                        if (QueueAccess.MasterRunning(qdir))
+                        {
+                            stderr.WriteLine($"postfix: fatal: drain: the queue is empty but the master did not stop within {StopWait.TotalSeconds:0}s");
+                            return 1;
+                        }
+                        return await StoppedAsync(settings, stderr);
                     case "held":
                         stderr.WriteLine($"postfix: fatal: drain: {Get(status, "hold")} held messages are left (postsuper -H to release them for hand-over, or postsuper -d); the mail system keeps running, draining");
                         return 1;
@@ -80,14 +85,22 @@ public static class DrainCommand
         return 1;
     }
 
-    private static int Stopped(Dictionary<string, string>? status, TextWriter stderr)
+    /// <summary>The master is gone: the queue, opened offline, says whether the drain finished
+    /// (the master stops right after its last commit, often between two polls).</summary>
+    private static async Task<int> StoppedAsync(Postfix.Core.Config.MailSettings settings, TextWriter stderr)
     {
-        if (status is not null && status["phase"] == "done")
+        var (qlock, store) = await QueueAccess.OpenOfflineAsync("postfix", settings, stderr);
+        if (qlock is null) return 1;
+        using var heldLock = qlock;
+        long left = 0;
+        if (store is not null)
+            await using (store) left = store.TotalCount;
+        if (left == 0)
         {
-            stderr.WriteLine($"postfix/postfix-script: the queue is drained ({Get(status, "handed")} messages handed to peers); the Postfix mail system is stopped");
+            stderr.WriteLine("postfix/postfix-script: the queue is drained; the Postfix mail system is stopped");
             return 0;
         }
-        stderr.WriteLine($"postfix: fatal: drain: the mail system stopped before the queue was drained{(status is null ? "" : ": " + Progress(status))}");
+        stderr.WriteLine($"postfix: fatal: drain: the mail system stopped before the queue was drained: {left} messages left");
         return 1;
     }
 
