@@ -6,6 +6,7 @@
 // saying what is left; the master keeps running and keeps draining), at once when only held
 // mail is left (the hold is the operator's: release or delete it, then drain again), and
 // when mail is left with no peer to take it (neither cluster_store nor cluster_drain_peers).
+// With the master stopped: exit 0 when its queue is empty (nothing to drain), else 1.
 // Status lines come from our own master over the local socket; they are parsed, not trusted.
 using System.Diagnostics;
 using System.Net.Sockets;
@@ -28,8 +29,18 @@ public static class DrainCommand
         var timeout = settings.Source.GetTime("cluster_drain_timeout");
         if (!QueueAccess.MasterRunning(qdir))
         {
-            stderr.WriteLine("postfix/postfix-script: fatal: the Postfix mail system is not running");
-            return 1;
+            // Nothing to hand over is a finished drain (e.g. one that ended after an earlier
+            // drain command gave up); mail left needs a running master to move it.
+            var (qlock, store) = await QueueAccess.OpenOfflineAsync("postfix", settings, stderr);
+            if (qlock is null) return 1;
+            using var heldLock = qlock;
+            long left = 0;
+            if (store is not null)
+                await using (store) left = store.TotalCount;
+            stderr.WriteLine(left == 0
+                ? "postfix/postfix-script: the Postfix mail system is not running; its queue is empty"
+                : $"postfix/postfix-script: fatal: the Postfix mail system is not running; start it to drain its {left} queued messages");
+            return left == 0 ? 0 : 1;
         }
         var answer = await RequestAsync(qdir, "drain");
         if (answer is null || !answer.StartsWith("ok", StringComparison.Ordinal))
@@ -63,7 +74,7 @@ public static class DrainCommand
                             return 1;
                         }
                         return await StoppedAsync(settings, stderr);
-                    case "held":
+                    case "held" when Get(status, "hold") > 0:
                         stderr.WriteLine($"postfix: fatal: drain: {Get(status, "hold")} held messages are left (postsuper -H to release them for hand-over, or postsuper -d); the mail system keeps running, draining");
                         return 1;
                     case "failed":

@@ -87,6 +87,7 @@ public sealed class MasterDrain(MasterConfig cfg, QueueStore store, Qmgr qmgr, M
                 while (store.TotalCount > 0)
                 {
                     await Task.Delay(1000, ct);
+                    _phase = store.TotalCount == store.Count(QueueState.Hold) ? "held" : "draining";
                     await _drain.RunAsync(() => true, ct);
                 }
             }

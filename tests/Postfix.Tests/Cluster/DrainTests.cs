@@ -88,21 +88,64 @@ public sealed class DrainTests
     }
 
     [Fact]
-    public async Task ClusterDrainPeersNamesThePeerWithoutAStore()
+    public async Task ClusterDrainPeersKeepsTheDsnEnvelopeAndLeavesHeldMailToTheOperator()
     {
         await using var sink = await SmtpSink.StartAsync();
         await using var peer = await MtaInstance.StartAsync($"defer_transports = local\nrelayhost = [127.0.0.1]:{sink.Port}");
         await using var mta = await MtaInstance.StartAsync($"cluster_drain_peers = 127.0.0.1:{peer.Port}\ncluster_drain_timeout = 2m");
         await SendAsync(mta, 20, "a@example.org", "b@example.net");
-        await WaitDeferredAsync(mta, 20);
-        var r = await mta.PostfixAsync("drain");
-        Assert.True(r.ExitCode == 0, $"{r.Stderr}\n{Tail(mta.Maillog)}");
-        Assert.True(await Repo.WaitUntilAsync(() => !mta.IsRunning, TimeSpan.FromSeconds(30)));
+        string dsnId = await SendWithDsnAsync(mta.Port);
+        string heldId = await SendWithDsnAsync(mta.Port, envid: "held-1");
+        await WaitDeferredAsync(mta, 22);
+        var hold = await mta.PostfixAsync("postsuper", "-h", heldId);
+        Assert.True(hold.ExitCode == 0, hold.Stderr);
+
+        // Held mail stays (the operator held it): drain says so and exits 1; the master keeps draining.
+        var first = await mta.PostfixAsync("drain");
+        Assert.Equal(1, first.ExitCode);
+        Assert.Contains("1 held messages are left", first.Stderr);
+        Assert.True(mta.IsRunning);
+        Assert.Equal(21, Regex.Matches(mta.Maillog, $@"status=sent \(handed to peer 127\.0\.0\.1:{peer.Port}: 250 ").Count);
+        Assert.Contains($"{dsnId}: removed", mta.Maillog);
+
+        // Released, it is handed over too, and the drain ends (the master was still draining);
+        // drain again then finds nothing left.
+        var release = await mta.PostfixAsync("postsuper", "-H", heldId);
+        Assert.True(release.ExitCode == 0, release.Stderr);
+        Assert.True(await Repo.WaitUntilAsync(() => !mta.IsRunning, TimeSpan.FromSeconds(60)), Tail(mta.Maillog));
         Assert.Equal(0, mta.ExitCode);
-        Assert.Equal(20, Regex.Matches(mta.Maillog, $@"status=sent \(handed to peer 127\.0\.0\.1:{peer.Port}: 250 ").Count);
+        var second = await mta.PostfixAsync("drain");
+        Assert.True(second.ExitCode == 0, $"{second.Stderr}\n{Tail(mta.Maillog)}");
+        Assert.Contains("its queue is empty", second.Stderr);
+        Assert.Equal(22, Regex.Matches(mta.Maillog, $@"status=sent \(handed to peer 127\.0\.0\.1:{peer.Port}: 250 ").Count);
+
         await RelayWaitEmptyAsync(peer);
-        Assert.True(await Repo.WaitUntilAsync(() => sink.MessageIds.Count >= 20, TimeSpan.FromMinutes(1), 250));
-        Assert.Equal(20, sink.Transactions);
+        Assert.True(await Repo.WaitUntilAsync(() => sink.Transactions >= 22, TimeSpan.FromMinutes(1), 250));
+        Assert.Equal(22, sink.Transactions);
+        // The DSN envelope went from the drained node through the peer to the sink unchanged.
+        var dump = File.ReadAllText(sink.DumpFile);
+        Assert.Contains("X-Mail-Args: <dsn@example.org> RET=HDRS ENVID=drain-env-1", dump);
+        Assert.Contains("X-Rcpt-Args: <c@example.net> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;orig@example.net", dump);
+    }
+
+    /// <summary>One message with RET, ENVID, NOTIFY and ORCPT; its queue ID.</summary>
+    private static async Task<string> SendWithDsnAsync(int port, string envid = "drain-env-1")
+    {
+        await using var c = await SmtpTestClient.ConnectAsync(port);
+        await c.ReadReplyAsync();
+        await c.SendAsync("EHLO client.test\r\n");
+        await c.ReadReplyAsync();
+        await c.SendAsync($"MAIL FROM:<dsn@example.org> RET=HDRS ENVID={envid}\r\n");
+        Assert.StartsWith("250", await c.ReadReplyAsync());
+        await c.SendAsync("RCPT TO:<c@example.net> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;orig@example.net\r\n");
+        Assert.StartsWith("250", await c.ReadReplyAsync());
+        await c.SendAsync("DATA\r\n");
+        Assert.StartsWith("354", await c.ReadReplyAsync());
+        await c.SendAsync($"Subject: dsn {envid}\r\nMessage-Id: <{envid}@client.test>\r\n\r\nbody\r\n.\r\n");
+        var done = await c.ReadReplyAsync();
+        const string marker = "250 2.0.0 Ok: queued as ";
+        Assert.StartsWith(marker, done);
+        return done[marker.Length..].Trim();
     }
 
     private static Task RelayWaitEmptyAsync(MtaInstance node) =>
