@@ -8,11 +8,12 @@
 using System.Text.RegularExpressions;
 using Postfix.Tests.Infrastructure;
 using Xunit;
+using Xunit.Abstractions;
 using static Postfix.Tests.Cluster.ClusterQueueTests;
 
 namespace Postfix.Tests.Cluster;
 
-public sealed class DrainTests
+public sealed class DrainTests(ITestOutputHelper output)
 {
     private const int PerNode = 1000;
 
@@ -61,10 +62,65 @@ public sealed class DrainTests
             $"sink has {sink.MessageIds.Count} distinct messages of {3 * PerNode}");
         Assert.Equal(3 * PerNode, sink.MessageIds.Count);
         Assert.Equal(3 * PerNode, sink.Transactions); // no duplicates
+        output.WriteLine($"handed over by node2: {ids.Count}; at the sink: {sink.MessageIds.Count} distinct of {sink.Transactions} transactions");
 
         // The cluster view shows node2 gone.
         var table = await n1.PostfixAsync("postqueue", "-C");
         Assert.Matches(@"(?m)^node2\s+(stopped|absent)\s", table.Stdout);
+    }
+
+    [Fact]
+    public async Task DrainDuringLoadLosesNoAcknowledgedMessage()
+    {
+        await using var sink = await SmtpSink.StartAsync();
+        await using var cluster = await MtaCluster.StartAsync(3,
+            $"relayhost = [127.0.0.1]:{sink.Port}\ncluster_publish_interval = 1s",
+            i => i == 1 ? "" : "defer_transports = local");
+        var (n1, n2, n3) = (cluster.Nodes[0], cluster.Nodes[1], cluster.Nodes[2]);
+        Assert.True(await Repo.WaitUntilAsync(() => ClusterJsonAsync(n2).GetAwaiter().GetResult().Count == 3, TimeSpan.FromSeconds(30), 250));
+
+        // 4 sessions per node, 250 messages each, every Message-Id unique; a message counts as
+        // acknowledged only when its 250 came back. A sender stops at its first failure
+        // (node2's listener closes under it).
+        var acked = new System.Collections.Concurrent.ConcurrentBag<string>();
+        async Task SenderAsync(MtaInstance node, string name, int session)
+        {
+            try
+            {
+                await using var c = await SmtpTestClient.ConnectAsync(node.Port);
+                await c.ReadReplyAsync();
+                await c.SendAsync("EHLO load.test\r\n");
+                await c.ReadReplyAsync();
+                for (int i = 0; i < PerNode / 4; i++)
+                {
+                    var id = $"<{name}.{session}.{i}@load.test>";
+                    await c.SendMessageAsync($"{name}@example.org", "rcpt@example.net", $"Subject: load {id}\r\nMessage-Id: {id}\r\n\r\nbody\r\n");
+                    acked.Add(id);
+                }
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or System.Net.Sockets.SocketException) { }
+        }
+        var load = cluster.Nodes.SelectMany((n, k) => Enumerable.Range(0, 4).Select(s => SenderAsync(n, $"node{k + 1}", s))).ToList();
+        Assert.True(await Repo.WaitUntilAsync(() => acked.Count(a => a.StartsWith("<node2.")) >= 200, TimeSpan.FromMinutes(2), 50));
+
+        var drain = await n2.PostfixAsync("drain");
+        Assert.True(drain.ExitCode == 0, $"drain: {drain.Stderr}\n{Tail(n2.Maillog)}");
+        await Task.WhenAll(load).WaitAsync(TimeSpan.FromMinutes(5));
+        Assert.True(await Repo.WaitUntilAsync(() => !n2.IsRunning, TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, n2.ExitCode);
+        Assert.Equal(0, await n2.QueueCountAsync());
+
+        await RelayWaitEmptyAsync(n1);
+        await RelayWaitEmptyAsync(n3);
+        var expected = acked.ToHashSet();
+        Assert.True(await Repo.WaitUntilAsync(() => sink.MessageIds.IsSupersetOf(expected), TimeSpan.FromMinutes(2), 500),
+            $"missing at the sink: {string.Join(' ', expected.Except(sink.MessageIds).Take(20))}");
+        int duplicates = sink.Transactions - sink.MessageIds.Count;
+        Assert.True(duplicates == 0, $"{duplicates} duplicates at the sink");
+        Assert.True(expected.Count(a => a.StartsWith("<node2.")) >= 200);
+        output.WriteLine($"acknowledged: node1 {expected.Count(a => a.StartsWith("<node1."))}, node2 {expected.Count(a => a.StartsWith("<node2."))}, "
+            + $"node3 {expected.Count(a => a.StartsWith("<node3."))}; handed over by node2: {Regex.Matches(n2.Maillog, "handed to peer").Count}; "
+            + $"at the sink: {sink.MessageIds.Count} distinct, {duplicates} duplicates");
     }
 
     [Fact]
