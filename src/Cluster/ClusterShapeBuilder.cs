@@ -78,7 +78,7 @@ public sealed class ClusterShapeBuilder(QueueStore store, Func<string, string> d
     }
 
     /// <summary>The biggest <c>maxDomains</c> rows, the others summed into "(other)".</summary>
-    private Dictionary<string, long[]> Cap(Dictionary<string, long[]> rows)
+    internal Dictionary<string, long[]> Cap(Dictionary<string, long[]> rows)
     {
         if (rows.Count <= maxDomains) return rows;
         var kept = new Dictionary<string, long[]>(StringComparer.Ordinal);

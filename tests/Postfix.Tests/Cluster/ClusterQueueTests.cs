@@ -96,7 +96,8 @@ public sealed class ClusterQueueTests
         // A stopped node says so, then disappears (its key expires after three intervals);
         // either way it leaves the totals.
         await n3.StopAsync();
-        var after = await n1.PostfixAsync("postqueue", "-C");
+        var after = await n3.PostfixAsync("postqueue", "-C"); // from the stopped node's config directory
+        Assert.True(after.ExitCode == 0, after.Stderr);
         Assert.Matches(@"(?m)^node3\s+(stopped|absent)\s", after.Stdout);
         Assert.Contains("-- cluster: 2 live nodes of 3: incoming 0, active 0, deferred 10, hold 0, total 10", after.Stdout);
         bool gone = await Repo.WaitUntilAsync(() => ClusterJsonAsync(n1).GetAwaiter().GetResult()["node3"].GetProperty("status").GetString() == "absent",
@@ -133,6 +134,27 @@ public sealed class ClusterQueueTests
         Assert.Contains("postqueue: fatal: -C needs cluster_store in main.cf", r.Stderr);
         var usage = await mta.PostfixAsync("qshape", "-C", "-s");
         Assert.Equal(2, usage.ExitCode);
+    }
+
+    [Fact]
+    public void PublishedShapeKeepsTheBiggestDomainsAndSumsTheRestAsOther()
+    {
+        var builder = new Postfix.Cluster.ClusterShapeBuilder(null!, d => d, _ => 1, 5, 10, maxDomains: 3);
+        var rows = Enumerable.Range(1, 6).ToDictionary(i => $"d{i}.example", i => new long[] { i, i, 0, 0, 0, 0, 0, 0, 0, 0, 0 });
+        var capped = builder.Cap(rows);
+        Assert.Equal(["(other)", "d4.example", "d5.example", "d6.example"], capped.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(1 + 2 + 3, capped["(other)"][0]);
+        Assert.Equal(21, capped.Values.Sum(r => r[0]));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("not json")]
+    [InlineData("{\"node\": 5}")]
+    [InlineData("[1,2,3]")]
+    public void SummaryFromTheStoreIsParsedNotTrusted(string json)
+    {
+        Assert.Null(Postfix.Cluster.ClusterQueueSummary.TryParse(json));
     }
 
     /// <summary>qshape's rows by name: the numbers of each row.</summary>
