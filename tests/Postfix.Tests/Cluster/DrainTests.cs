@@ -119,7 +119,7 @@ public sealed class DrainTests(ITestOutputHelper output)
         Assert.True(duplicates == 0, $"{duplicates} duplicates at the sink");
         Assert.True(expected.Count(a => a.StartsWith("<node2.")) >= 200);
         output.WriteLine($"acknowledged: node1 {expected.Count(a => a.StartsWith("<node1."))}, node2 {expected.Count(a => a.StartsWith("<node2."))}, "
-            + $"node3 {expected.Count(a => a.StartsWith("<node3."))}; handed over by node2: {Regex.Matches(n2.Maillog, "handed to peer").Count}; "
+            + $"node3 {expected.Count(a => a.StartsWith("<node3."))}; handed over by node2: {Regex.Matches(n2.Maillog, @"status=sent \(handed to peer").Count}; "
             + $"at the sink: {sink.MessageIds.Count} distinct, {duplicates} duplicates");
     }
 
