@@ -1,5 +1,5 @@
 // The one launcher: postfix(1)'s verbs (start-fg, start, stop, reload, status,
-// check, flush) and Postfix's other programs as subcommands (postqueue,
+// check, flush, and our drain) and Postfix's other programs as subcommands (postqueue,
 // postconf, ...), each with its own flags. The config directory is -c DIR or
 // $MAIL_CONFIG, as in Postfix; with neither the embedded defaults serve.
 // Exit codes: 0 ok, 1 operational failure, 2 usage error.
@@ -18,11 +18,16 @@ public static class Program
           status      tell whether the mail system is running
           check       validate the configuration
           flush       retry deferred mail now
+          drain       (ours) stop accepting mail, deliver or hand every queued message to a
+                      peer node (cluster_store or cluster_drain_peers), then stop; waits up
+                      to cluster_drain_timeout
         subcommands (Postfix's programs, with their own flags):
           postqueue -p | -j | -f | -n list (mailq) / JSON / flush / count the queue
           postqueue -i ID | -s site   retry one deferred message / a site's deferred mail now
+          postqueue -C [-p | -j]      (ours) every node's queue counts from cluster_store, with totals
           qshape [-s] [-p] [-m min] [-b buckets] [-t minutes] [-l] [-w width] [queue ...]
                                       queue shape: messages per domain and age
+          qshape -C [-p] [-m min] [-w width] [queue ...]  (ours) the shape summed over the cluster's nodes
           postsuper -d ID|ALL|- | -h ID|ALL|- | -H ID|ALL|- | -r ID|ALL|- [queue ...]
                                       delete / hold / release from hold / requeue
           postcat [-b] [-e] [-h] -q ID ...  show queued messages (body, envelope, header)
@@ -92,6 +97,7 @@ public static class Program
             "status" => await NoArgs(rest, () => PostfixControl.StatusAsync(configDir, stdout, stderr)),
             "check" => await NoArgs(rest, () => PostfixControl.CheckAsync(configDir, stdout, stderr)),
             "flush" => await NoArgs(rest, () => PostqueueCommand.RunAsync(["-f"], configDir, stdout, stderr)),
+            "drain" => await NoArgs(rest, () => DrainCommand.RunAsync(configDir, stderr)),
             "postqueue" or "mailq" => await PostqueueCommand.RunAsync(verb == "mailq" ? ["-p", .. rest] : rest, configDir, stdout, stderr),
             "postsuper" => await PostsuperCommand.RunAsync(rest, configDir, Console.In, stderr),
             "postcat" => await PostcatCommand.RunAsync(rest, configDir, stdout, stderr),

@@ -109,6 +109,10 @@ public static class ParameterDefaults
         ("smtp_dns_servers", ""),                    // OUR extension: resolvers for smtp's MX lookups, empty = /etc/resolv.conf
         ("queue_space_reclaim_interval", "10s"),     // OUR extension: how often delivered mail's log space is released
         ("metrics_endpoint", "127.0.0.1:9154"),      // OUR extension: host:port of the Prometheus /metrics endpoint, empty = off
+        ("cluster_publish_interval", "10s"),         // OUR extension: how often the master publishes this node's queue summary to the store (key TTL: 3 intervals)
+        ("cluster_drain_peers", ""),                 // OUR extension: host:port list that postfix drain hands queued mail to; empty = live nodes from the store
+        ("cluster_drain_timeout", "10m"),            // OUR extension: how long postfix drain waits for the queue to empty before it gives up (the master keeps draining)
+        ("cluster_drain_concurrency", "10"),         // OUR extension: parallel hand-overs to peers while draining
         ("cluster_store", ""),                       // OUR extension: host:port[, host:port] of the Redis-protocol store shared by the nodes, empty = one node
         ("cluster_node_name", "$myhostname"),        // OUR extension: this node's name in the store (unique per node)
         ("cluster_key_prefix", "postfix:"),          // OUR extension: prefix of every key the nodes keep in the store

@@ -18,6 +18,10 @@
 // (Postfix's EX_USAGE: bad option, malformed queue ID or site).
 // Arguments come from the operator's command line; the ID and site are
 // checked here and again by the showq service.
+// -C (our extension; Postfix's postqueue has no -C): the whole cluster's queue from the
+// summaries the nodes publish to cluster_store: alone or with -p a table per node plus the
+// cluster totals, with -j one JSON object per node (ClusterQueueReport). It reads the store
+// only, so it works whether this node's master runs or not.
 using System.Net.Sockets;
 using System.Text;
 using Postfix.Core.Queue;
@@ -26,11 +30,12 @@ namespace Postfix.Host.Commands;
 
 public static class PostqueueCommand
 {
-    private const string Usage = "usage: postqueue -f | postqueue -i queueid | postqueue -j | postqueue -n | postqueue -p | postqueue -s site";
+    private const string Usage = "usage: postqueue -f | postqueue -i queueid | postqueue -j | postqueue -n | postqueue -p | postqueue -s site | postqueue -C [-p | -j]";
 
     public static async Task<int> RunAsync(string[] args, string? configDir, TextWriter stdout, TextWriter stderr)
     {
         string? request = null, argument = null;
+        bool cluster = false;
         for (int i = 0; i < args.Length; i++)
         {
             var a = args[i];
@@ -41,6 +46,7 @@ public static class PostqueueCommand
                 char c = a[j];
                 string? mode = c switch { 'p' => "list", 'j' => "json", 'f' => "flush", 'n' => "count", 'i' => "flush-id", 's' => "flush-site", _ => null };
                 if (c == 'v') continue;
+                if (c == 'C') { cluster = true; continue; }
                 if (c is 'c' or 'i' or 's')
                 {
                     string value;
@@ -56,6 +62,12 @@ public static class PostqueueCommand
                 if (request is not null) throw new UsageException($"postqueue: more than one of -f, -i, -j, -n, -p, -s\n{Usage}");
                 request = mode;
             }
+        }
+        if (cluster)
+        {
+            if (request is not (null or "list" or "json")) throw new UsageException($"postqueue: -C takes only -p or -j\n{Usage}");
+            return QueueAccess.LoadSettings("postqueue", configDir, stderr) is { } cs
+                ? await ClusterQueueReport.PostqueueAsync(cs, request == "json", stdout, stderr) : 1;
         }
         if (request is null) throw new UsageException($"postqueue: specify -p, -j, -f, -i, -s or -n\n{Usage}");
 

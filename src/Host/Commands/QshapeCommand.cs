@@ -12,6 +12,10 @@
 // report does; absurd -b/-t values (past MaxBuckets / MaxBucketMinutes) are
 // usage errors instead of heading columns in exponent notation. Arguments
 // come from the operator's command line.
+// -C (our extension; Postfix's qshape has no -C): the cluster's shape, summed from the
+// summaries every live node publishes to cluster_store (ClusterQueueReport), read from
+// the store whether this node's master runs or not. The nodes publish qshape's default
+// buckets and recipient domains, so -C refuses -s, -b, -t and -l.
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
@@ -28,13 +32,14 @@ public static class QshapeCommand
     public const int DefaultTopDomains = 20;
 
     private const string Usage =
-        "usage: qshape [-s] [-p] [-m min_subdomains] [-l] [-b bucket_count] [-t bucket_time] [-w terminal_width] " +
+        "usage: qshape [-C] [-s] [-p] [-m min_subdomains] [-l] [-b bucket_count] [-t bucket_time] [-w terminal_width] " +
         "[-N batch_msg_count] [-n batch_top_domains] [-c config_directory] [queue_name ...]";
 
     public static async Task<int> RunAsync(string[] args, string? configDir, TextWriter stdout, TextWriter stderr, bool terminal = false)
     {
         var o = new QshapeOptions { TopDomains = terminal ? DefaultTopDomains : 0 };
         var queues = new List<string>();
+        bool cluster = false;
         for (int i = 0; i < args.Length; i++)
         {
             var a = args[i];
@@ -49,6 +54,7 @@ public static class QshapeCommand
                     case 's': o = o with { Senders = true }; continue;
                     case 'p': o = o with { Parents = true }; continue;
                     case 'l': o = o with { Linear = true }; continue;
+                    case 'C': cluster = true; continue;
                     case 'c' or 'm' or 'b' or 't' or 'w' or 'n' or 'N':
                         string value;
                         if (j + 1 < a.Length) value = a[(j + 1)..];
@@ -73,6 +79,8 @@ public static class QshapeCommand
             }
         }
 
+        if (cluster && (o.Senders || o.Linear || o.Buckets != new QshapeOptions().Buckets || o.BucketMinutes != new QshapeOptions().BucketMinutes))
+            throw new UsageException($"qshape: -C shows the published shape: recipient domains in the default buckets (no -s, -l, -b or -t)\n{Usage}");
         if (QueueAccess.LoadSettings("qshape", configDir, stderr) is not { } settings) return 1;
         var qdir = settings.QueueDirectory;
         var names = new List<string>();
@@ -83,6 +91,9 @@ public static class QshapeCommand
             stderr.WriteLine($"qshape: fatal: invalid directory name: {bad}");
             return 1;
         }
+
+        if (cluster)
+            return await ClusterQueueReport.QshapeAsync(settings, o, states.Order().Select(st => Postfix.Core.Queue.QueueStateNames.Name(st)).ToList(), stdout, stderr);
 
         var table = new QshapeTable(o);
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();

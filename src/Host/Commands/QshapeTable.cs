@@ -90,6 +90,28 @@ public sealed class QshapeTable
     }
 
     /// <summary>
+    /// Adds counts already bucketed elsewhere (qshape -C: a node's published shape):
+    /// <paramref name="row"/> is [total, bucket 1..Buckets], as this table's rows.
+    /// </summary>
+    public void AddRow(string leaf, IReadOnlyList<long> row)
+    {
+        var total = _q[Total];
+        for (int i = 0; i < total.Length; i++) total[i] += Math.Max(0, row[i]);
+        var d = leaf;
+        bool isNew = false;
+        while (true)
+        {
+            if (!_q.TryGetValue(d, out var r)) _q[d] = r = new long[_o.Buckets + 1];
+            bool old = r[0] > 0;
+            for (int i = 0; i < r.Length; i++) r[i] += Math.Max(0, row[i]);
+            if (isNew) _sub[d] = _sub.GetValueOrDefault(d) + 1;
+            isNew = !old;
+            if (!_o.Parents || Parent(d) is not { } parent) break;
+            d = parent;
+        }
+    }
+
+    /// <summary>
     /// Perl: s/^(?:\.)?[^.]+\.(.*\.)/.$1/ — drop the first label, keep a leading dot,
     /// and stop before a top-level domain (the rest must still hold a dot).
     /// </summary>

@@ -2,6 +2,8 @@
 // master per queue_directory), recovers the FASTER queue, starts qmgr, the
 // showq/admin socket, one Kestrel listener per smtpd or qmqpd service of
 // master.cf, pickup(8) on the maildrop and the metrics endpoint (MetricsEndpoint).
+// With cluster_store set it publishes the queue summary (ClusterPublisher) and
+// serves postfix drain (MasterDrain), which ends by stopping the master.
 // SIGHUP = postfix reload (new sessions get new settings, open ones keep
 // theirs, a broken config is logged with file:line and the old one stays);
 // SIGTERM/SIGINT = stop after the queue's final commit.
@@ -41,6 +43,9 @@ public sealed class MasterDaemon
         var qdir = cfg.Settings.QueueDirectory;
         using var pidLock = QueueLock.TryAcquire(qdir, out string? lockError);
         if (pidLock is null) { stderr.WriteLine($"postfix: fatal: {lockError}"); return 1; }
+        ClusterStore? cluster;
+        try { cluster = ClusterStore.FromMainCf(cfg.Main); }
+        catch (ConfigException e) { stderr.WriteLine($"postfix: fatal: {e.Message}"); return 1; }
 
         await using var log = Maillog.Open(cfg.Settings.MaillogFile, cfg.Settings.MyHostname, cfg.Settings.SyslogName);
         log.Info("master", $"daemon started -- version {Version}, configuration {configDir ?? "(embedded defaults)"}");
@@ -120,6 +125,14 @@ public sealed class MasterDaemon
         qmgr.Start();
         var pickup = cfg.Pickup is { } ps ? new PickupDaemon(ps, cleanup.For("pickup"), log) : null;
         pickup?.Start();
+        var publisher = StartPublisher(cfg, cluster, store, log);
+        // Listeners and pickup close once, whether a drain or the stop closes them first.
+        Task? listenersClosed = null;
+        var closeLock = new object();
+        Task CloseListeners(CancellationToken ct) { lock (closeLock) return listenersClosed ??= web.StopAsync(ct); }
+        async ValueTask StopPickup() { if (Interlocked.Exchange(ref pickup, null) is { } p) await p.DisposeAsync(); }
+        var drain = new MasterDrain(cfg, store, qmgr, log, cluster, publisher, CloseListeners, StopPickup, stopping.Cancel);
+        showq.Drain = drain;
         showq.Start();
         pidLock.WritePid();
         foreach (var l in cfg.Listeners) log.Info("master", $"listening on {l.EndPoint} (service {l.Service})");
@@ -129,12 +142,14 @@ public sealed class MasterDaemon
         try { await Task.Delay(Timeout.Infinite, stopping.Token); } catch (OperationCanceledException) { }
         await reclaim;
 
-        log.Info("master", "terminating on signal 15");
+        log.Info("master", drain.Started ? "terminating: drained" : "terminating on signal 15");
         await showq.DisposeAsync();
-        if (pickup is not null) await pickup.DisposeAsync();
+        await drain.DisposeAsync();
+        if (publisher is not null) await publisher.DisposeAsync();
+        await StopPickup();
         using (var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {
-            try { await web.StopAsync(grace.Token); } catch (OperationCanceledException) { }
+            try { await CloseListeners(grace.Token).WaitAsync(grace.Token); } catch (OperationCanceledException) { }
         }
         web.Dispose();
         foreach (var s in servers.All) s.Dispose();
@@ -142,8 +157,26 @@ public sealed class MasterDaemon
         await qmgr.DisposeAsync();
         foreach (var agent in agents.Values.OfType<IAsyncDisposable>()) await agent.DisposeAsync();
         await store.DisposeAsync();
+        if (cluster is not null) await cluster.DisposeAsync();
         await log.FlushAsync();
         return 0;
+    }
+
+    /// <summary>With cluster_store set: the queue summary publisher (cluster_publish_interval), started.</summary>
+    private static ClusterPublisher? StartPublisher(MasterConfig cfg, ClusterStore? cluster, QueueStore store, Maillog log)
+    {
+        if (cluster is null) return null;
+        var interval = cfg.Main.GetTime("cluster_publish_interval");
+        if (interval < TimeSpan.FromSeconds(1)) interval = TimeSpan.FromSeconds(1);
+        // A wildcard listener is published as loopback: peers on this host reach it there
+        // (other hosts need cluster_drain_peers).
+        var smtp = cfg.Listeners.Select(l => l.EndPoint.Address.Equals(IPAddress.Any) || l.EndPoint.Address.Equals(IPAddress.IPv6Any)
+            ? $"127.0.0.1:{l.EndPoint.Port}" : l.EndPoint.ToString()).Distinct().ToList();
+        var o = new QshapeOptions();
+        var shape = new ClusterShapeBuilder(store, QshapeTable.Domain, new QshapeTable(o).Bucket, o.BucketMinutes, o.Buckets);
+        var publisher = new ClusterPublisher(cluster, store, log, interval, smtp, shape);
+        publisher.Start();
+        return publisher;
     }
 
     /// <summary>Releases log space below the oldest queued message (delivered mail leaves the disk).</summary>

@@ -7,6 +7,8 @@
 //   flush-site SITE              postqueue -s: "ok N" (deferred mail with a recipient @SITE)
 //   qshape sender|recipient Q... qshape: "ARRIVAL<TAB>DOMAIN..." per message (QshapeSource)
 //   reload                       postfix reload ("ok")
+//   drain                        postfix drain: start draining this node ("ok draining"; MasterDrain)
+//   drain-status                 one "status PHASE key=value ..." line (MasterDrain.Status)
 //   cat ID [ehb]                 postcat -q: "ok" then the bytes, or "error: ..."
 //   postsuper [queue ...]        postsuper: followed by "delete|requeue|hold|release ALL"
 //                                lines, then "VERB ID" lines, then an empty line or EOF;
@@ -33,6 +35,9 @@ public sealed class ShowqService(QueueStore store, Maillog log, string socketPat
     private readonly CancellationTokenSource _stop = new();
     private Socket? _listener;
     private Task _loop = Task.CompletedTask;
+
+    /// <summary>postfix drain's master side; set before <see cref="Start"/>.</summary>
+    public MasterDrain? Drain { get; set; }
 
     public void Start()
     {
@@ -71,6 +76,8 @@ public sealed class ShowqService(QueueStore store, Maillog log, string socketPat
                 case "json": await QueueListing.WriteJsonAsync(store, writer); break;
                 case "count": await QueueListing.WriteCountsAsync(store, writer); break;
                 case "reload": reload(); await writer.WriteLineAsync("ok"); break;
+                case "drain" when Drain is not null: await writer.WriteLineAsync(Drain.Begin()); break;
+                case "drain-status" when Drain is not null: await writer.WriteLineAsync(Drain.Status()); break;
                 case "flush":
                     await writer.WriteLineAsync($"ok {await qmgr.FlushAsync()}");
                     break;

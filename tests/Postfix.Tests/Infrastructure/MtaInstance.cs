@@ -97,6 +97,9 @@ public sealed class MtaInstance : IAsyncDisposable
     /// <summary>True while the MTA process has not exited (crash detection for hostile-input tests).</summary>
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The MTA's exit code once it exited by itself (postfix drain), else null.</summary>
+    public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
+
     /// <summary>The MTA's process ID (the launcher execs dotnet), for /proc/PID/fd.</summary>
     public int ProcessId => _process?.Id ?? throw new InvalidOperationException("MTA not started");
 
