@@ -70,8 +70,20 @@ public sealed class MasterDaemon
         qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce.SendAsync, qmgr.Deferred.Add);
         if (cfg.Embedded)
             log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
+        // cluster_store: the shared store and what counts in it (null members on a single node).
+        ClusterServices cluster;
+        try { cluster = ClusterServices.Start(cfg.Main, log); }
+        catch (ConfigException e)
+        {
+            log.Fatal("master", e.Message);
+            await store.DisposeAsync();
+            await log.FlushAsync();
+            stderr.WriteLine($"postfix: fatal: {e.Message}");
+            return 1;
+        }
+        await using var clusterLifetime = cluster;
         var servers = new SmtpdServers();
-        foreach (var l in cfg.Listeners) servers.Add(l.EndPoint, new SmtpdServer(l.Smtpd, store, log, cleanup));
+        foreach (var l in cfg.Listeners) servers.Add(l.EndPoint, new SmtpdServer(cluster.Smtpd(l.Smtpd), store, log, cleanup));
         var qmqpd = new QmqpdServers();
         foreach (var l in cfg.QmqpdListeners) qmqpd.Add(l.EndPoint, new QmqpdServer(l.Qmqpd, store, log, cleanup.For("qmqpd")));
 
@@ -79,8 +91,8 @@ public sealed class MasterDaemon
         using var stopping = new CancellationTokenSource();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
-        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, qmqpd, cleanup, log); });
-        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, qmqpd, cleanup, log), qmgr);
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, qmqpd, cleanup, cluster, log); });
+        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, qmqpd, cleanup, cluster, log), qmgr);
 
         try
         {
@@ -179,13 +191,15 @@ public sealed class MasterDaemon
             .Build();
     }
 
-    private static void Reload(string? configDir, SmtpdServers servers, QmqpdServers qmqpd, CleanupService cleanup, Maillog log)
+    private static void Reload(string? configDir, SmtpdServers servers, QmqpdServers qmqpd, CleanupService cleanup,
+        ClusterServices cluster, Maillog log)
     {
         try
         {
             var cfg = MasterConfig.Load(configDir);
+            lock (cluster) cluster.Reload(cfg.Main);
             foreach (var l in cfg.Listeners)
-                servers.Find(l.EndPoint)?.Reload(l.Smtpd);
+                servers.Find(l.EndPoint)?.Reload(cluster.Smtpd(l.Smtpd));
             foreach (var l in cfg.QmqpdListeners)
                 qmqpd.Find(l.EndPoint)?.Reload(l.Qmqpd);
             cleanup.Maps = cfg.CleanupMaps;

@@ -3,6 +3,9 @@
 // per-client connection counts (anvil(8)'s job, lock-free), and one timer that
 // enforces smtpd_timeout for every session (no timer per command). Connection
 // counts also go to MailMetrics (accepted / rejected by the concurrency limit).
+// With a shared counter (SmtpdSettings.ClientRates, cluster_store) the three
+// rates are counted there instead, asynchronously; when it cannot answer they
+// are counted in this process's Anvil, as on a single node.
 using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.CompilerServices;
@@ -30,16 +33,40 @@ public sealed class SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Mail
     /// <summary>anvil's per-client rate counters (connections, messages, recipients).</summary>
     public Anvil Anvil { get; } = new();
 
-    internal enum Admission : byte { Ok, ConcurrencyLimit, RateLimit }
+    /// <summary>SharedRate: admitted so far, the connection rate is for <see cref="EnterSharedAsync"/> to count.</summary>
+    internal enum Admission : byte { Ok, ConcurrencyLimit, RateLimit, SharedRate }
 
     /// <summary>Admits a new session against the per-client concurrency and connection rate limits.</summary>
     internal Admission TryEnter(SmtpdSession session, IPAddress? client, SmtpdSettings s, out int count)
     {
         Track(session);
         var admission = Admit(client, s, out count);
+        if (admission != Admission.SharedRate) Counted(admission);
+        return admission;
+    }
+
+    /// <summary>The connection rate of a session <see cref="TryEnter"/> answered SharedRate for,
+    /// counted by the shared counter (or by Anvil while it cannot answer).</summary>
+    internal async ValueTask<(Admission Admission, int Count)> EnterSharedAsync(IPAddress client, SmtpdSettings s)
+    {
+        long n = await CountSharedAsync(client, s, Anvil.Event.Connection, s.ClientConnectionRateLimit).ConfigureAwait(false);
+        var admission = n > s.ClientConnectionRateLimit ? Admission.RateLimit : Admission.Ok;
+        Counted(admission);
+        return (admission, (int)Math.Min(n, int.MaxValue));
+    }
+
+    private void Counted(Admission admission)
+    {
         if (admission != Admission.Ok) Interlocked.Increment(ref _rejectedConnections);
         MailMetrics.SmtpdConnection(admission == Admission.Ok);
-        return admission;
+    }
+
+    /// <summary>One event counted by <see cref="SmtpdSettings.ClientRates"/>; when that cannot
+    /// answer (the store is down), by this process's Anvil, as on a single node.</summary>
+    internal async ValueTask<long> CountSharedAsync(IPAddress client, SmtpdSettings s, Anvil.Event e, int limit)
+    {
+        var n = await s.ClientRates!.HitAsync(client, e, limit, s.AnvilRateTimeUnit).ConfigureAwait(false);
+        return n ?? Anvil.Count(client, e, s.AnvilRateTimeUnit, Environment.TickCount64);
     }
 
     private Admission Admit(IPAddress? client, SmtpdSettings s, out int count)
@@ -61,22 +88,11 @@ public sealed class SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Mail
         }
         if (s.ClientConnectionRateLimit > 0 && !Exempt())
         {
+            if (s.ClientRates is not null) return Admission.SharedRate;
             count = Anvil.Count(client, Anvil.Event.Connection, s.AnvilRateTimeUnit, Environment.TickCount64);
             if (count > s.ClientConnectionRateLimit) return Admission.RateLimit;
         }
         return Admission.Ok;
-    }
-
-    /// <summary>
-    /// Counts a MAIL FROM or RCPT TO against smtpd_client_message_rate_limit /
-    /// smtpd_client_recipient_rate_limit; returns the count when over the limit, else 0.
-    /// </summary>
-    internal int OverRate(IPAddress? client, SmtpdSettings s, Anvil.Event e)
-    {
-        int limit = e == Anvil.Event.Message ? s.ClientMessageRateLimit : s.ClientRecipientRateLimit;
-        if (limit <= 0 || client is null || s.IsEventLimitException(client)) return 0;
-        int n = Anvil.Count(client, e, s.AnvilRateTimeUnit, Environment.TickCount64);
-        return n > limit ? n : 0;
     }
 
     internal void Leave(SmtpdSession session, IPAddress? client, SmtpdSettings s)
