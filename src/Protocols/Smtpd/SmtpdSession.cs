@@ -74,9 +74,9 @@ public sealed partial class SmtpdSession : ITimedSession
         var admission = _server.TryEnter(this, _clientIp, _s, out int count);
         try
         {
-            // cluster_store: the connection rate is counted across the nodes (a round trip).
-            if (admission == SmtpdServer.Admission.SharedRate)
-                (admission, count) = await _server.EnterSharedAsync(_clientIp!, _s).ConfigureAwait(false);
+            // cluster_store: the connection count and rate are counted across the nodes (round trips).
+            if (admission == SmtpdServer.Admission.Shared)
+                (admission, count) = await _server.EnterSharedAsync(this, _clientIp!, _s, count).ConfigureAwait(false);
             if (admission != SmtpdServer.Admission.Ok)
             {
                 var what = admission == SmtpdServer.Admission.RateLimit ? "Connection rate" : "Connection concurrency";

@@ -152,6 +152,35 @@ public sealed class ClusterAnvilTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ConnectionCountHoldsAcrossNodesAndFreesSlotsAtDisconnect()
+    {
+        const int K = 2;
+        await using var cluster = await MtaCluster.StartAsync(3, Common + $"smtpd_client_connection_count_limit = {K}");
+        var clients = await Task.WhenAll(Enumerable.Range(0, 3 * K).Select(async i =>
+        {
+            var c = await SmtpTestClient.ConnectAsync(cluster.Nodes[i % 3].Port, Client);
+            return (Client: c, Greeting: (await c.ReadReplyAsync()).TrimEnd());
+        }));
+        try
+        {
+            Assert.Equal(K, clients.Count(c => c.Greeting.StartsWith("220 ")));
+            Assert.Equal(2 * K, clients.Count(c => c.Greeting == "421 4.7.0 mx.test.example Error: too many connections from 127.0.0.9"));
+            Assert.Contains(cluster.Nodes, n => Regex.IsMatch(n.Maillog,
+                @$"warning: Connection concurrency limit exceeded: {K + 1} from unknown\[127\.0\.0\.9\] for service smtp"));
+            Assert.Equal(K.ToString(), (await cluster.Store.CliAsync("zcard", "postfix:sem:smtpd:conn:127.0.0.9")).Trim());
+        }
+        finally
+        {
+            foreach (var c in clients) await c.Client.DisposeAsync();
+        }
+        // The sessions that held the slots ended: their slots are given back, the client connects again.
+        Assert.True(await Repo.WaitUntilAsync(() => cluster.Store.CliAsync("zcard", "postfix:sem:smtpd:conn:127.0.0.9").Result.Trim() == "0",
+            TimeSpan.FromSeconds(15), 100));
+        await using var again = await SmtpTestClient.ConnectAsync(cluster.Nodes[2].Port, Client);
+        Assert.StartsWith("220 ", await again.ReadReplyAsync());
+    }
+
+    [Fact]
     public async Task StoreDownFallsBackToPerNodeLimitsAndTheClusterLimitReturnsWithTheStore()
     {
         const int K = 5;
