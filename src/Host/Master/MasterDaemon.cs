@@ -197,9 +197,13 @@ public sealed class MasterDaemon
         try
         {
             var cfg = MasterConfig.Load(configDir);
-            lock (cluster) cluster.Reload(cfg.Main);
-            foreach (var l in cfg.Listeners)
-                servers.Find(l.EndPoint)?.Reload(cluster.Smtpd(l.Smtpd));
+            // SIGHUP and the showq socket may both reload: one at a time past this point.
+            lock (cluster)
+            {
+                cluster.Reload(cfg.Main);
+                foreach (var l in cfg.Listeners)
+                    servers.Find(l.EndPoint)?.Reload(cluster.Smtpd(l.Smtpd));
+            }
             foreach (var l in cfg.QmqpdListeners)
                 qmqpd.Find(l.EndPoint)?.Reload(l.Qmqpd);
             cleanup.Maps = cfg.CleanupMaps;
