@@ -71,8 +71,8 @@ public sealed class MasterDaemon
         if (cfg.Embedded)
             log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
         // cluster_store: the shared store and what counts in it (null members on a single node).
-        ClusterServices cluster;
-        try { cluster = ClusterServices.Start(cfg.Main, log); }
+        ClusterServices clusterServices;
+        try { clusterServices = ClusterServices.Start(cfg.Main, log); }
         catch (ConfigException e)
         {
             log.Fatal("master", e.Message);
@@ -81,9 +81,9 @@ public sealed class MasterDaemon
             stderr.WriteLine($"postfix: fatal: {e.Message}");
             return 1;
         }
-        await using var clusterLifetime = cluster;
+        await using var clusterLifetime = clusterServices;
         var servers = new SmtpdServers();
-        foreach (var l in cfg.Listeners) servers.Add(l.EndPoint, new SmtpdServer(cluster.Smtpd(l.Smtpd), store, log, cleanup));
+        foreach (var l in cfg.Listeners) servers.Add(l.EndPoint, new SmtpdServer(clusterServices.Smtpd(l.Smtpd), store, log, cleanup));
         var qmqpd = new QmqpdServers();
         foreach (var l in cfg.QmqpdListeners) qmqpd.Add(l.EndPoint, new QmqpdServer(l.Qmqpd, store, log, cleanup.For("qmqpd")));
 
@@ -91,8 +91,8 @@ public sealed class MasterDaemon
         using var stopping = new CancellationTokenSource();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
-        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, qmqpd, cleanup, cluster, log); });
-        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, qmqpd, cleanup, cluster, log), qmgr);
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, qmqpd, cleanup, clusterServices, log); });
+        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, qmqpd, cleanup, clusterServices, log), qmgr);
 
         try
         {
