@@ -59,11 +59,12 @@ public sealed class ClusterLimits(ClusterStore store, Action<string>? warn = nul
     public async ValueTask<long?> HitAsync(string name, int limit, TimeSpan window)
     {
         var member = $"{store.NodeName}:{Interlocked.Increment(ref _sequence)}";
+        long epoch = Health.Epoch;
         try
         {
             var r = await store.Database.ScriptEvaluateAsync(RateScript, [store.Key("rate", name)],
                 [limit, (long)(window.TotalMilliseconds * 1000), member]).ConfigureAwait(false);
-            Health.Up();
+            Health.Up(epoch);
             return (long)r;
         }
         catch (Exception e) when (e is RedisException or TimeoutException) { Health.Down(e); return null; }
@@ -74,11 +75,12 @@ public sealed class ClusterLimits(ClusterStore store, Action<string>? warn = nul
     /// did not answer. The slot lapses after <paramref name="lease"/> unless renewed.</summary>
     public async ValueTask<bool?> TryAcquireAsync(string name, int limit, string holder, TimeSpan lease)
     {
+        long epoch = Health.Epoch;
         try
         {
             var r = await store.Database.ScriptEvaluateAsync(AcquireScript, [store.Key("sem", name)],
                 [limit, (long)(lease.TotalMilliseconds * 1000), holder]).ConfigureAwait(false);
-            Health.Up();
+            Health.Up(epoch);
             return (long)r == 1;
         }
         catch (Exception e) when (e is RedisException or TimeoutException) { Health.Down(e); return null; }
@@ -87,10 +89,11 @@ public sealed class ClusterLimits(ClusterStore store, Action<string>? warn = nul
     /// <summary>Gives <paramref name="holder"/>'s slot back (best effort: an unreachable store lets it lapse).</summary>
     public async ValueTask ReleaseAsync(string name, string holder)
     {
+        long epoch = Health.Epoch;
         try
         {
             await store.Database.SortedSetRemoveAsync(store.Key("sem", name), holder).ConfigureAwait(false);
-            Health.Up();
+            Health.Up(epoch);
         }
         catch (Exception e) when (e is RedisException or TimeoutException) { Health.Down(e); }
     }
@@ -99,21 +102,30 @@ public sealed class ClusterLimits(ClusterStore store, Action<string>? warn = nul
     public string NewHolder() => $"{store.NodeName}:{Environment.ProcessId}:{Interlocked.Increment(ref _sequence)}";
 }
 
-/// <summary>Whether the store answered last time; logs "unreachable" and "reachable again" once per transition.</summary>
+/// <summary>Whether the store answered last time; logs "unreachable" and "reachable again" once per transition.
+/// An answer counts as "up" only for an operation that started after the last "down": a reply that
+/// was on its way when the store died (its continuation running late) must not flap the state.</summary>
 public sealed class StoreHealth(ClusterStore store, Action<string>? warn)
 {
     private int _down;
+    private long _epoch;
 
     public bool IsDown => Volatile.Read(ref _down) == 1;
 
-    public void Up()
+    /// <summary>Read before an operation starts; passed to <see cref="Up(long)"/> when it succeeds.</summary>
+    public long Epoch => Volatile.Read(ref _epoch);
+
+    public void Up() => Up(Epoch);
+
+    public void Up(long startedInEpoch)
     {
-        if (Volatile.Read(ref _down) == 1 && Interlocked.Exchange(ref _down, 0) == 1)
+        if (Volatile.Read(ref _down) == 1 && startedInEpoch == Volatile.Read(ref _epoch) && Interlocked.Exchange(ref _down, 0) == 1)
             warn?.Invoke($"cluster store {store.Endpoints}: reachable again; cluster-wide limits apply");
     }
 
     public void Down(Exception e)
     {
+        Interlocked.Increment(ref _epoch);
         if (Interlocked.Exchange(ref _down, 1) == 0)
             warn?.Invoke($"warning: cluster store {store.Endpoints} unreachable ({e.GetType().Name}: {e.Message}); using per-node limits");
     }

@@ -98,8 +98,20 @@ public sealed class MasterDaemon
         };
         if (cfg.Embedded)
             log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
+        // cluster_store: the shared store and what counts in it (null members on a single node).
+        ClusterServices clusterServices;
+        try { clusterServices = ClusterServices.Start(cfg.Main, log); }
+        catch (ConfigException e)
+        {
+            log.Fatal("master", e.Message);
+            await store.DisposeAsync();
+            await log.FlushAsync();
+            stderr.WriteLine($"postfix: fatal: {e.Message}");
+            return 1;
+        }
+        await using var clusterLifetime = clusterServices;
         var servers = new SmtpdServers();
-        foreach (var l in cfg.Listeners) servers.Add(l.EndPoint, new SmtpdServer(l.Smtpd, store, log, cleanup));
+        foreach (var l in cfg.Listeners) servers.Add(l.EndPoint, new SmtpdServer(clusterServices.Smtpd(l.Smtpd), store, log, cleanup));
         var qmqpd = new QmqpdServers();
         foreach (var l in cfg.QmqpdListeners) qmqpd.Add(l.EndPoint, new QmqpdServer(l.Qmqpd, store, log, cleanup.For("qmqpd")));
 
@@ -107,8 +119,8 @@ public sealed class MasterDaemon
         using var stopping = new CancellationTokenSource();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
-        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, qmqpd, cleanup, log); });
-        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, qmqpd, cleanup, log), qmgr);
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; Reload(configDir, servers, qmqpd, cleanup, clusterServices, log); });
+        var showq = new ShowqService(store, log, QueueAccess.ShowqPath(qdir), () => Reload(configDir, servers, qmqpd, cleanup, clusterServices, log), qmgr);
 
         try
         {
@@ -235,13 +247,19 @@ public sealed class MasterDaemon
             .Build();
     }
 
-    private static void Reload(string? configDir, SmtpdServers servers, QmqpdServers qmqpd, CleanupService cleanup, Maillog log)
+    private static void Reload(string? configDir, SmtpdServers servers, QmqpdServers qmqpd, CleanupService cleanup,
+        ClusterServices cluster, Maillog log)
     {
         try
         {
             var cfg = MasterConfig.Load(configDir);
-            foreach (var l in cfg.Listeners)
-                servers.Find(l.EndPoint)?.Reload(l.Smtpd);
+            // SIGHUP and the showq socket may both reload: one at a time past this point.
+            lock (cluster)
+            {
+                cluster.Reload(cfg.Main);
+                foreach (var l in cfg.Listeners)
+                    servers.Find(l.EndPoint)?.Reload(cluster.Smtpd(l.Smtpd));
+            }
             foreach (var l in cfg.QmqpdListeners)
                 qmqpd.Find(l.EndPoint)?.Reload(l.Qmqpd);
             cleanup.Maps = cfg.CleanupMaps;

@@ -4,6 +4,8 @@
 // counts). Lock-free: Interlocked counters per client, the window rolls with a
 // compare-and-swap; an approximate count at the window edge is acceptable, as
 // in Postfix. Idle clients are swept so the table stays small.
+// With cluster_store set, smtpd counts in the cluster's store instead
+// (IClientRateCounter) and uses this table only while the store does not answer.
 using System.Collections.Concurrent;
 using System.Net;
 

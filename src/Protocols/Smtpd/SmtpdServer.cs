@@ -3,6 +3,10 @@
 // per-client connection counts (anvil(8)'s job, lock-free), and one timer that
 // enforces smtpd_timeout for every session (no timer per command). Connection
 // counts also go to MailMetrics (accepted / rejected by the concurrency limit).
+// With a shared counter (SmtpdSettings.ClientRates, cluster_store) the three
+// rates and the concurrent connections are counted there instead,
+// asynchronously (connection slots are leased and renewed from the timer);
+// when it cannot answer they are counted here, as on a single node.
 using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.CompilerServices;
@@ -30,16 +34,65 @@ public sealed class SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Mail
     /// <summary>anvil's per-client rate counters (connections, messages, recipients).</summary>
     public Anvil Anvil { get; } = new();
 
-    internal enum Admission : byte { Ok, ConcurrencyLimit, RateLimit }
+    /// <summary>Shared: the client's limits are for <see cref="EnterSharedAsync"/> to count across the cluster.</summary>
+    internal enum Admission : byte { Ok, ConcurrencyLimit, RateLimit, Shared }
 
     /// <summary>Admits a new session against the per-client concurrency and connection rate limits.</summary>
     internal Admission TryEnter(SmtpdSession session, IPAddress? client, SmtpdSettings s, out int count)
     {
         Track(session);
         var admission = Admit(client, s, out count);
+        if (admission != Admission.Shared) Counted(admission);
+        return admission;
+    }
+
+    /// <summary>A session <see cref="TryEnter"/> answered Shared for: one of the client's connection
+    /// slots across the cluster, then the connection rate across the cluster. Each falls back to this
+    /// node's count (<paramref name="perNodeCount"/>, Anvil) while the shared counter cannot answer.</summary>
+    internal async ValueTask<(Admission Admission, int Count)> EnterSharedAsync(SmtpdSession session, IPAddress client,
+        SmtpdSettings s, int perNodeCount)
+    {
+        var rates = s.ClientRates!;
+        var admission = Admission.Ok;
+        int count = perNodeCount;
+        int limit = s.ClientConnectionCountLimit;
+        if (limit > 0)
+        {
+            var holder = rates.NewHolder();
+            var held = await rates.TryEnterAsync(client, limit, holder).ConfigureAwait(false);
+            if (held == true) _slots[session] = new Slot(client, holder, rates, limit);
+            else if (held == false) (admission, count) = (Admission.ConcurrencyLimit, limit + 1);
+            else if (perNodeCount > limit) admission = Admission.ConcurrencyLimit;
+        }
+        if (admission == Admission.Ok && s.ClientConnectionRateLimit > 0)
+        {
+            long n = await CountSharedAsync(client, s, Anvil.Event.Connection, s.ClientConnectionRateLimit).ConfigureAwait(false);
+            count = (int)Math.Min(n, int.MaxValue);
+            if (n > s.ClientConnectionRateLimit) admission = Admission.RateLimit;
+        }
+        Counted(admission);
+        return (admission, count);
+    }
+
+    // A session's connection slot in the shared counter: renewed by OnTick, given back by Leave.
+    private sealed record Slot(IPAddress Client, string Holder, IClientRateCounter Rates, int Limit);
+
+    private readonly ConcurrentDictionary<SmtpdSession, Slot> _slots = new();
+    private long _slotsRenewed = Environment.TickCount64;
+    private int _renewing;
+
+    private void Counted(Admission admission)
+    {
         if (admission != Admission.Ok) Interlocked.Increment(ref _rejectedConnections);
         MailMetrics.SmtpdConnection(admission == Admission.Ok);
-        return admission;
+    }
+
+    /// <summary>One event counted by <see cref="SmtpdSettings.ClientRates"/>; when that cannot
+    /// answer (the store is down), by this process's Anvil, as on a single node.</summary>
+    internal async ValueTask<long> CountSharedAsync(IPAddress client, SmtpdSettings s, Anvil.Event e, int limit)
+    {
+        var n = await s.ClientRates!.HitAsync(client, e, limit, s.AnvilRateTimeUnit).ConfigureAwait(false);
+        return n ?? Anvil.Count(client, e, s.AnvilRateTimeUnit, Environment.TickCount64);
     }
 
     private Admission Admit(IPAddress? client, SmtpdSettings s, out int count)
@@ -54,34 +107,26 @@ public sealed class SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Mail
         }
         if (s.ClientConnectionCountLimit > 0)
         {
-            // Counted even when exempt, so Leave() can always decrement.
+            // Counted even when exempt, so Leave() can always decrement (and, with a shared
+            // counter, as the fallback while it cannot answer).
             var box = _perClient.GetOrAdd(client, static _ => new StrongBox<int>());
             count = Interlocked.Increment(ref box.Value);
+            if (s.ClientRates is not null) return Exempt() ? Admission.Ok : Admission.Shared;
             if (count > s.ClientConnectionCountLimit && !Exempt()) return Admission.ConcurrencyLimit;
         }
         if (s.ClientConnectionRateLimit > 0 && !Exempt())
         {
+            if (s.ClientRates is not null) return Admission.Shared;
             count = Anvil.Count(client, Anvil.Event.Connection, s.AnvilRateTimeUnit, Environment.TickCount64);
             if (count > s.ClientConnectionRateLimit) return Admission.RateLimit;
         }
         return Admission.Ok;
     }
 
-    /// <summary>
-    /// Counts a MAIL FROM or RCPT TO against smtpd_client_message_rate_limit /
-    /// smtpd_client_recipient_rate_limit; returns the count when over the limit, else 0.
-    /// </summary>
-    internal int OverRate(IPAddress? client, SmtpdSettings s, Anvil.Event e)
-    {
-        int limit = e == Anvil.Event.Message ? s.ClientMessageRateLimit : s.ClientRecipientRateLimit;
-        if (limit <= 0 || client is null || s.IsEventLimitException(client)) return 0;
-        int n = Anvil.Count(client, e, s.AnvilRateTimeUnit, Environment.TickCount64);
-        return n > limit ? n : 0;
-    }
-
     internal void Leave(SmtpdSession session, IPAddress? client, SmtpdSettings s)
     {
         Untrack(session);
+        if (!_slots.IsEmpty && _slots.TryRemove(session, out var slot)) _ = ReleaseAsync(slot);
         if (client is null || s.ClientConnectionCountLimit <= 0) return;
         if (_perClient.TryGetValue(client, out var box) && Interlocked.Decrement(ref box.Value) <= 0)
             _perClient.TryRemove(new KeyValuePair<IPAddress, StrongBox<int>>(client, box));
@@ -131,8 +176,32 @@ public sealed class SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Mail
         public int Failures;
     }
 
+    private static async Task ReleaseAsync(Slot slot) => await slot.Rates.LeaveAsync(slot.Client, slot.Holder).ConfigureAwait(false);
+
+    // Every third of the lease, one pass over the held slots (never two passes at once).
+    private async Task RenewSlotsAsync()
+    {
+        try
+        {
+            foreach (var (session, slot) in _slots)
+            {
+                await slot.Rates.TryEnterAsync(slot.Client, slot.Limit, slot.Holder).ConfigureAwait(false);
+                // The session left while we renewed: do not keep its slot alive.
+                if (!_slots.ContainsKey(session)) await ReleaseAsync(slot).ConfigureAwait(false);
+            }
+        }
+        finally { Volatile.Write(ref _renewing, 0); }
+    }
+
     protected override void OnTick(long now)
     {
+        if (!_slots.IsEmpty && Settings.ClientRates is var rates
+            && now - Interlocked.Read(ref _slotsRenewed) >= (long)(rates?.SlotLease ?? TimeSpan.FromSeconds(60)).TotalMilliseconds / 3
+            && Interlocked.CompareExchange(ref _renewing, 1, 0) == 0)
+        {
+            Interlocked.Exchange(ref _slotsRenewed, now);
+            _ = RenewSlotsAsync();
+        }
         if (now / 1000 % 10 == 0) Anvil.Sweep(Settings.AnvilRateTimeUnit, now);
         // Forget finished windows, so the table holds only clients seen in the last time unit.
         foreach (var (ip, w) in _auth)

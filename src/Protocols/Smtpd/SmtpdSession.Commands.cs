@@ -119,9 +119,11 @@ public sealed partial class SmtpdSession
         return Next.NeedMore;
     }
 
-    private Next Mail(ReadOnlySpan<byte> arg)
+    /// <param name="rateCounted">Again after the cluster counted it (CountRateAsync): the same
+    /// argument, parsed again, now past smtpd_client_message_rate_limit.</param>
+    private Next Mail(ReadOnlySpan<byte> arg, bool rateCounted = false)
     {
-        _stats.Mail.Total++;
+        if (!rateCounted) _stats.Mail.Total++;
         if (_msg.HasSender) return Error(SmtpdReplies.NestedMail);
         var status = SmtpPathParser.TryParse(arg, "FROM:"u8, out var address, out var parameters);
         bool smtpUtf8 = false;
@@ -166,13 +168,7 @@ public sealed partial class SmtpdSession
             case PathStatus.BadUtf8: return Error(SmtpdReplies.BadUtf8);
             case PathStatus.NeedsSmtpUtf8 when !smtpUtf8: return Error(SmtpdReplies.NeedsSmtpUtf8);
         }
-        if (_server.OverRate(_clientIp, _s, Anvil.Event.Message) is > 0 and var mailCount)
-        {
-            _server.Log.Info("smtpd", _pid, $"warning: Message delivery request rate limit exceeded: {mailCount} from {_clientLabel} for service smtp");
-            WriteLine($"450 4.7.1 Error: too much mail from {_clientAddr}");
-            _errors++;
-            return HardErrorLimitReached() ? Next.Close : Next.NeedMore;
-        }
+        if (!rateCounted && RateLimit(Anvil.Event.Message, arg) is { } limited) return limited;
         ResetTransaction();
         _msg.SetSender(address);
         _msg.SmtpUtf8 = smtpUtf8;
@@ -184,27 +180,26 @@ public sealed partial class SmtpdSession
         return Next.NeedMore;
     }
 
-    private Next Rcpt(ReadOnlySpan<byte> arg)
+    /// <param name="rateCounted">Again after the cluster counted it (CountRateAsync): the checks
+    /// before smtpd_client_recipient_rate_limit are done.</param>
+    private Next Rcpt(ReadOnlySpan<byte> arg, bool rateCounted = false)
     {
-        _stats.Rcpt.Total++;
-        if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
-        if (_msg.RecipientCount >= _s.RecipientLimit)
+        if (!rateCounted)
         {
-            // Postfix: the first smtpd_recipient_overshoot_limit refusals are not errors, so a
-            // client with too many recipients is not cut off before it can send DATA.
-            if (_rcptOvershoot++ < _s.RecipientOvershootLimit)
+            _stats.Rcpt.Total++;
+            if (!_msg.HasSender) return Error(SmtpdReplies.NeedMail);
+            if (_msg.RecipientCount >= _s.RecipientLimit)
             {
-                Write(SmtpdReplies.TooManyRecipients);
-                return Next.NeedMore;
+                // Postfix: the first smtpd_recipient_overshoot_limit refusals are not errors, so a
+                // client with too many recipients is not cut off before it can send DATA.
+                if (_rcptOvershoot++ < _s.RecipientOvershootLimit)
+                {
+                    Write(SmtpdReplies.TooManyRecipients);
+                    return Next.NeedMore;
+                }
+                return Error(SmtpdReplies.TooManyRecipients);
             }
-            return Error(SmtpdReplies.TooManyRecipients);
-        }
-        if (_server.OverRate(_clientIp, _s, Anvil.Event.Recipient) is > 0 and var rcptCount)
-        {
-            _server.Log.Info("smtpd", _pid, $"warning: Recipient address rate limit exceeded: {rcptCount} from {_clientLabel} for service smtp");
-            WriteLine($"450 4.7.1 Error: too many recipients from {_clientAddr}");
-            _errors++;
-            return HardErrorLimitReached() ? Next.Close : Next.NeedMore;
+            if (RateLimit(Anvil.Event.Recipient, arg) is { } limited) return limited;
         }
         var status = SmtpPathParser.TryParse(arg, "TO:"u8, out var address, out var parameters);
         var notify = DsnNotify.None;

@@ -18,7 +18,7 @@ namespace Postfix.Protocols.Smtpd;
 public sealed partial class SmtpdSession : ITimedSession
 {
     private enum Phase : byte { Command, DiscardLine, Data, Bdat, AuthResponse }
-    private enum Next : byte { NeedMore, Commit, Sleep, Close, StartTls, Authenticate, Check }
+    private enum Next : byte { NeedMore, Commit, Sleep, Close, StartTls, Authenticate, Check, CountRate }
 
     private readonly SmtpdServer _server;
     private readonly SmtpdSettings _s;
@@ -74,6 +74,9 @@ public sealed partial class SmtpdSession : ITimedSession
         var admission = _server.TryEnter(this, _clientIp, _s, out int count);
         try
         {
+            // cluster_store: the connection count and rate are counted across the nodes (round trips).
+            if (admission == SmtpdServer.Admission.Shared)
+                (admission, count) = await _server.EnterSharedAsync(this, _clientIp!, _s, count).ConfigureAwait(false);
             if (admission != SmtpdServer.Admission.Ok)
             {
                 var what = admission == SmtpdServer.Admission.RateLimit ? "Connection rate" : "Connection concurrency";
@@ -183,13 +186,21 @@ public sealed partial class SmtpdSession : ITimedSession
                 bufferedInput = false;
             }
             _input.AdvanceTo(consumed, examined);
-            if (next is Next.Authenticate or Next.Check)
+            if (next is Next.Authenticate or Next.Check or Next.CountRate)
             {
-                // The asynchronous steps of AUTH and of DNS-backed RCPT checks end like a command:
-                // carry on, or sleep / close as an error reply asks.
-                next = next == Next.Authenticate
-                    ? await AuthenticateAsync().ConfigureAwait(false)
-                    : await CheckPendingRcptAsync().ConfigureAwait(false);
+                // The asynchronous steps of AUTH, of DNS-backed RCPT checks and of the cluster's
+                // rate counters end like a command: carry on, or sleep / close as an error reply
+                // asks. A counted RCPT may go on to its DNS checks (at most two steps).
+                do
+                {
+                    next = next switch
+                    {
+                        Next.Authenticate => await AuthenticateAsync().ConfigureAwait(false),
+                        Next.Check => await CheckPendingRcptAsync().ConfigureAwait(false),
+                        _ => await CountRateAsync().ConfigureAwait(false),
+                    };
+                }
+                while (next is Next.Authenticate or Next.Check or Next.CountRate);
                 if (next is not (Next.Sleep or Next.Close)) continue;
             }
             switch (next)

@@ -34,6 +34,9 @@ public sealed record SmtpdSettings
     public int ClientConnectionRateLimit { get; init; }
     public int ClientMessageRateLimit { get; init; }
     public int ClientRecipientRateLimit { get; init; }
+    /// <summary>Where those three rates are counted when not (only) here: the cluster's shared
+    /// counter when cluster_store is set (wired by the host), null = this process's Anvil.</summary>
+    public IClientRateCounter? ClientRates { get; init; }
     public bool ForbidBareNewline { get; init; } = true;
     public bool DisableVrfy { get; init; } = true;
     /// <summary>always_add_missing_headers: add Message-Id/Date/From to all mail, not only local.</summary>
