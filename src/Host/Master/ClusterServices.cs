@@ -2,12 +2,15 @@
 // created from main.cf at start when cluster_store is set, replaced by a postfix reload that
 // changes cluster_store, cluster_node_name, cluster_key_prefix or cluster_store_timeout (kept
 // as it is otherwise, so a reload does not drop the store's connection), and handed to the
-// daemons that count across the cluster. Today: smtpd's client rates (ClusterClientRates
-// through SmtpdSettings.ClientRates). Other cluster users (qmgr's destination limits, queue
-// summaries) take Store / Limits from here, so one node keeps one connection and one
-// StoreHealth, whose transitions go to the maillog once each as postfix/cluster lines.
-// A store replaced by reload is closed a minute later: sessions that started before the
-// reload keep their settings and count per node once it is closed.
+// daemons that count across the cluster: smtpd's client rates (ClusterClientRates through
+// SmtpdSettings.ClientRates) follow reloads; qmgr's destination limits, the queue-summary
+// publisher and drain take the store made at start (Store right after Start) and keep it
+// until the master exits, as qmgr's other settings are read at start. One node thus keeps
+// one connection (two after a reload that changed the store), and smtpd's StoreHealth
+// transitions go to the maillog once each as postfix/cluster lines.
+// A store replaced by reload is closed a minute later (never the one made at start):
+// sessions that started before the reload keep their settings and count per node once it
+// is closed.
 // Input: main.cf (trusted).
 using Postfix.Cluster;
 using Postfix.Core.Config;
@@ -21,6 +24,7 @@ public sealed class ClusterServices : IAsyncDisposable
     private static readonly TimeSpan CloseReplacedAfter = TimeSpan.FromMinutes(1);
     private readonly Maillog _log;
     private string _signature = "";
+    private ClusterStore? _initial;
 
     private ClusterServices(Maillog log) => _log = log;
 
@@ -38,6 +42,7 @@ public sealed class ClusterServices : IAsyncDisposable
     {
         var c = new ClusterServices(log);
         c.Reload(main);
+        c._initial = c.Store;
         return c;
     }
 
@@ -58,7 +63,7 @@ public sealed class ClusterServices : IAsyncDisposable
         _signature = signature;
         if (store is not null)
             _log.Info("cluster", $"cluster store {store.Endpoints}, node {store.NodeName}: client rate limits count across the nodes");
-        if (old is not null) _ = CloseLaterAsync(old);
+        if (old is not null && old != _initial) _ = CloseLaterAsync(old);
     }
 
     /// <summary>smtpd settings with this node's cluster counters (unchanged on a single node).</summary>
@@ -74,6 +79,8 @@ public sealed class ClusterServices : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Store is { } s) await s.DisposeAsync().ConfigureAwait(false);
+        if (_initial is { } i && i != Store) await i.DisposeAsync().ConfigureAwait(false);
         Store = null;
+        _initial = null;
     }
 }

@@ -43,12 +43,21 @@ public sealed class MasterDaemon
         var qdir = cfg.Settings.QueueDirectory;
         using var pidLock = QueueLock.TryAcquire(qdir, out string? lockError);
         if (pidLock is null) { stderr.WriteLine($"postfix: fatal: {lockError}"); return 1; }
-        ClusterStore? cluster;
-        try { cluster = ClusterStore.FromMainCf(cfg.Main); }
-        catch (ConfigException e) { stderr.WriteLine($"postfix: fatal: {e.Message}"); return 1; }
-
         await using var log = Maillog.Open(cfg.Settings.MaillogFile, cfg.Settings.MyHostname, cfg.Settings.SyslogName);
         log.Info("master", $"daemon started -- version {Version}, configuration {configDir ?? "(embedded defaults)"}");
+        // cluster_store (our extension): one store connection per node for everything that
+        // counts or publishes in it (null members on a single node). Does not wait for the store.
+        ClusterServices clusterServices;
+        try { clusterServices = ClusterServices.Start(cfg.Main, log); }
+        catch (ConfigException e)
+        {
+            log.Fatal("master", e.Message);
+            await log.FlushAsync();
+            stderr.WriteLine($"postfix: fatal: {e.Message}");
+            return 1;
+        }
+        await using var clusterLifetime = clusterServices;
+        var cluster = clusterServices.Store;
 
         QueueStore store;
         try
@@ -73,14 +82,11 @@ public sealed class MasterDaemon
         await using var qmgr = new Qmgr(store, log, cfg.Settings.QmgrMessageActiveLimit);
         var agents = DeliveryAgents.Create(cfg, cleanup.For("local"), log);
         var bounce = new BounceService(store, BounceSettings.From(cfg.Settings), cfg.Settings.MessageSizeLimit);
-        // Cluster (our extension): the shared store (null on a single node) and the cluster-wide
-        // destination limits qmgr asks before each delivery (null when none is configured).
-        ClusterStore? clusterStore;
+        // The cluster-wide destination limits qmgr asks before each delivery (null when none is configured).
         ClusterDestinationLimits? destinationLimits;
         try
         {
-            clusterStore = ClusterStore.FromMainCf(cfg.Main);
-            destinationLimits = ClusterDestinationLimits.FromMainCf(cfg.Main, clusterStore, log);
+            destinationLimits = ClusterDestinationLimits.FromMainCf(cfg.Main, cluster, log);
         }
         catch (ConfigException e)
         {
@@ -90,7 +96,6 @@ public sealed class MasterDaemon
             stderr.WriteLine($"postfix: fatal: {e.Message}");
             return 1;
         }
-        await using var clusterStoreScope = clusterStore;
         await using var destinationLimitsScope = destinationLimits;
         qmgr.Scheduler = new QmgrScheduler(store, log, cfg.Qmgr, cfg.Resolver, agents, bounce.SendAsync, qmgr.Deferred.Add)
         {
@@ -98,18 +103,6 @@ public sealed class MasterDaemon
         };
         if (cfg.Embedded)
             log.Info("master", "embedded configuration: mail for remote domains stays in the deferred queue (set relayhost or defer_transports in main.cf)");
-        // cluster_store: the shared store and what counts in it (null members on a single node).
-        ClusterServices clusterServices;
-        try { clusterServices = ClusterServices.Start(cfg.Main, log); }
-        catch (ConfigException e)
-        {
-            log.Fatal("master", e.Message);
-            await store.DisposeAsync();
-            await log.FlushAsync();
-            stderr.WriteLine($"postfix: fatal: {e.Message}");
-            return 1;
-        }
-        await using var clusterLifetime = clusterServices;
         var servers = new SmtpdServers();
         foreach (var l in cfg.Listeners) servers.Add(l.EndPoint, new SmtpdServer(clusterServices.Smtpd(l.Smtpd), store, log, cleanup));
         var qmqpd = new QmqpdServers();
@@ -169,7 +162,6 @@ public sealed class MasterDaemon
         await qmgr.DisposeAsync();
         foreach (var agent in agents.Values.OfType<IAsyncDisposable>()) await agent.DisposeAsync();
         await store.DisposeAsync();
-        if (cluster is not null) await cluster.DisposeAsync();
         await log.FlushAsync();
         return 0;
     }
