@@ -7,7 +7,8 @@
 #      $SINKPORT, the store seeded with the shared tables FEATURES use;
 #   2. N nodes: config dirs with cluster_store, cluster_node_name nodeI, relayhost = the sink,
 #      smtpd on 127.0.0.1:$((BASEPORT+I)), plus the FEATURES main.cf lines (default: the shared
-#      redis: virtual alias table and a cluster-counted client message rate limit high enough
+#      redis: virtual alias table and cluster-counted client connection, message and recipient
+#      rates for every client (no exceptions) with limits high enough
 #      never to refuse, so every message costs what a production cluster pays in store calls);
 #   3. N concurrent smtp-source -s $PARALLEL -m $((MESSAGES/N)) -l $SIZE, one per node (a load
 #      balancer spreading clients), timed from the first start until smtp-sink has counted all
@@ -75,7 +76,7 @@ echo "# cluster: MESSAGES=$MESSAGES NODES=\"$NODES\" PARALLEL=$PARALLEL per node
 features() {  # main.cf lines for every node
   [[ $FEATURES == none ]] && return 0
   printf 'virtual_alias_maps = redis:%s/valias.cf\n' "$WORK"
-  printf 'smtpd_client_message_rate_limit = 100000000\nsmtpd_client_recipient_rate_limit = 100000000\n'
+  printf 'smtpd_client_event_limit_exceptions =\nsmtpd_client_connection_rate_limit = 100000000\nsmtpd_client_message_rate_limit = 100000000\nsmtpd_client_recipient_rate_limit = 100000000\n'
 }
 printf 'hosts = 127.0.0.1:%s\nkey_format = valias:%%s\nquery_type = get\ncache_ttl = 5s\n' "$REDISPORT" > "$WORK/valias.cf"
 
@@ -114,7 +115,7 @@ for N in $NODES; do
         "127.0.0.1:$((BASEPORT + i))" >"$R/source$i.out" 2>&1 &
       pids+=("$!")
     done
-    for p in "${pids[@]}"; do wait "$p" || die "an smtp-source exited non-zero"; done
+    for i in "${!pids[@]}"; do wait "${pids[$i]}" || { tail -n 5 "$R/source$i.out" "$R/node$i/maillog" >&2; die "smtp-source to node $i exited non-zero"; }; done
     deadline=$(( SECONDS + RUN_TIMEOUT ))
     while (( $(sink_count) < total )); do
       (( SECONDS < deadline )) || die "N=$N run $run: drain timeout: sink counted $(sink_count)/$total"

@@ -17,7 +17,7 @@
 //   cache_ttl = 5s                  answers (found and not found) are reused this long; 0 = ask
 //                                   the store every time; also 500ms, 1m
 //   cache_size = 10000              at most this many keys cached per table
-//   timeout = 250ms                 connect and command limit; default main.cf's
+//   timeout = 1s                    connect and command limit; default main.cf's
 //                                   cluster_store_timeout
 //
 // A relative file name is taken from the config directory (from the current directory for
@@ -93,7 +93,23 @@ public sealed class RedisTable : ILookupTable
             throw new ConfigException($"table \"redis:{name}\": expected redis:/path/to/file.cf");
         var path = baseDirectory is null || Path.IsPathRooted(name) ? name : Path.Combine(baseDirectory, name);
         var config = RedisTableConfig.Load(path, defaults);
+        EnsureThreadHeadroom();
         return new RedisTable(config, Connect(config), options.Fold);
+    }
+
+    /// <summary>Minimum worker threads for the thread pool, once a redis: table exists.</summary>
+    internal const int MinWorkerThreads = 64;
+
+    // Lookups block their thread for one round trip (tables are synchronous), and the client
+    // completes replies on thread-pool threads. A cold-started node hit by 20 sessions at once
+    // had every pool thread waiting for a reply that needed one more pool thread, which the
+    // pool adds only every half second: lookups ran past cluster_store_timeout (1 s) and mail
+    // got 451s (seen in bench/cluster.sh). Enough threads up front keeps replies flowing;
+    // they cost nothing until used.
+    private static void EnsureThreadHeadroom()
+    {
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        if (workers < MinWorkerThreads) ThreadPool.SetMinThreads(MinWorkerThreads, Math.Max(io, MinWorkerThreads));
     }
 
     private static ConnectionMultiplexer Connect(RedisTableConfig config)

@@ -116,7 +116,7 @@ public static class ParameterDefaults
         ("cluster_store", ""),                       // OUR extension: host:port[, host:port] of the Redis-protocol store shared by the nodes, empty = one node
         ("cluster_node_name", "$myhostname"),        // OUR extension: this node's name in the store (unique per node)
         ("cluster_key_prefix", "postfix:"),          // OUR extension: prefix of every key the nodes keep in the store
-        ("cluster_store_timeout", "250ms"),          // OUR extension: connect/command time limit for the store; past it a lookup is a temporary failure
+        ("cluster_store_timeout", "1s"),             // OUR extension: connect/command time limit for the store; past it a lookup is a temporary failure (250ms lost answers to a cold-started node under a burst of 20 sessions on 2 cores)
         ("default_destination_cluster_concurrency_limit", "0"), // OUR extension: concurrent deliveries to one destination across all nodes, 0 = no limit; $transport_destination_cluster_concurrency_limit overrides
         ("default_destination_cluster_rate_limit", "0"), // OUR extension: deliveries to one destination per cluster_rate_time_unit across all nodes, 0 = no limit; $transport_destination_cluster_rate_limit overrides
         ("cluster_rate_time_unit", "60s"),           // OUR extension: the time unit of the cluster-wide destination rate limits

@@ -18,7 +18,7 @@ public sealed class ClusterAnvilTests(ITestOutputHelper output)
 {
     // Loopback is in $mynetworks, exempt by default: clear the exemptions. Refusals count as
     // errors; a high hard limit keeps each test connection open through its refusals. A store
-    // timeout well above the default 250ms: on a loaded test machine a slow answer would count
+    // timeout above the default 1s: on a loaded test machine a slow answer would count
     // per node (the degraded mode, tested on its own below) and blur the cluster figures.
     private const string Common = "smtpd_client_event_limit_exceptions =\nanvil_rate_time_unit = 3600s\nsmtpd_hard_error_limit = 1000\ncluster_store_timeout = 2s\n";
 

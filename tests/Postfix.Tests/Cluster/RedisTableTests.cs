@@ -49,6 +49,16 @@ public sealed class RedisTableTests(RedisTableTests.Store store) : IClassFixture
     }
 
     [Fact]
+    public void OpeningATableLeavesThreadPoolHeadroomForBlockingLookups()
+    {
+        // Lookups block a pool thread while the reply needs another one: without headroom a burst
+        // of sessions on a cold node timed out every lookup (bench/cluster.sh, 451s at start).
+        Open("key_format = %s\n");
+        ThreadPool.GetMinThreads(out int workers, out _);
+        Assert.True(workers >= RedisTable.MinWorkerThreads, $"min worker threads {workers}");
+    }
+
+    [Fact]
     public async Task HgetAnswersAFieldOfTheHash()
     {
         await Redis.CliAsync("hset", $"{_ns}transport", "example.com", "smtp:[mx.example.net]");
