@@ -8,7 +8,7 @@
 #   2. N nodes: config dirs with cluster_store, cluster_node_name nodeI, relayhost = the sink,
 #      smtpd on 127.0.0.1:$((BASEPORT+I)), plus the FEATURES main.cf lines (default: the shared
 #      redis: virtual alias table and cluster-counted client connection, message and recipient
-#      rates for every client (no exceptions) with limits high enough
+#      rates and a connection count for every client (no exceptions) with limits high enough
 #      never to refuse, so every message costs what a production cluster pays in store calls);
 #   3. N concurrent smtp-source -s $PARALLEL -m $((MESSAGES/N)) -l $SIZE, one per node (a load
 #      balancer spreading clients), timed from the first start until smtp-sink has counted all
@@ -67,6 +67,7 @@ sink_count() {
   [[ $s == *mesg=* ]] || { echo 0; return; }
   s=${s##*mesg=}; s=${s%%[!0-9]*}; echo "${s:-0}"
 }
+scripts_run() { rcli info commandstats | awk -F'[:=,]' '/^cmdstat_(evalsha|eval):/{n+=$3} END{print n+0}'; }
 proc_cpu() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # clock ticks
 
 setup_common
@@ -76,7 +77,7 @@ echo "# cluster: MESSAGES=$MESSAGES NODES=\"$NODES\" PARALLEL=$PARALLEL per node
 features() {  # main.cf lines for every node
   [[ $FEATURES == none ]] && return 0
   printf 'virtual_alias_maps = redis:%s/valias.cf\n' "$WORK"
-  printf 'smtpd_client_event_limit_exceptions =\nsmtpd_client_connection_rate_limit = 100000000\nsmtpd_client_message_rate_limit = 100000000\nsmtpd_client_recipient_rate_limit = 100000000\n'
+  printf 'smtpd_client_event_limit_exceptions =\nsmtpd_client_connection_count_limit = 100000\nsmtpd_client_connection_rate_limit = 100000000\nsmtpd_client_message_rate_limit = 100000000\nsmtpd_client_recipient_rate_limit = 100000000\n'
 }
 printf 'hosts = 127.0.0.1:%s\nkey_format = valias:%%s\nquery_type = get\ncache_ttl = 5s\n' "$REDISPORT" > "$WORK/valias.cf"
 
@@ -106,7 +107,7 @@ for N in $NODES; do
     for i in $(seq 0 $((N - 1))); do
       wait_port "$((BASEPORT + i))" || { tail -20 "$R/node$i.log" >&2; die "node $i did not listen"; }
     done
-    ops0=$(rcli info stats | awk -F: '/^total_commands_processed/{print $2+0}'); cpu0=$(proc_cpu "$REDIS_PID")
+    ops0=$(rcli info stats | awk -F: '/^total_commands_processed/{print $2+0}'); cpu0=$(proc_cpu "$REDIS_PID"); ev0=$(scripts_run)
     share=$(( MESSAGES / N )); total=$(( share * N ))
     t0=$(now)
     pids=()
@@ -115,7 +116,7 @@ for N in $NODES; do
         "127.0.0.1:$((BASEPORT + i))" >"$R/source$i.out" 2>&1 &
       pids+=("$!")
     done
-    for i in "${!pids[@]}"; do wait "${pids[$i]}" || { tail -n 5 "$R/source$i.out" "$R/node$i/maillog" >&2; die "smtp-source to node $i exited non-zero"; }; done
+    for i in "${!pids[@]}"; do wait "${pids[$i]}" || { cat "$R/source$i.out" >&2; grep -E 'warning|fatal|error|reject' "$R/node$i/maillog" | tail -n 5 >&2; die "smtp-source to node $i exited non-zero"; }; done
     deadline=$(( SECONDS + RUN_TIMEOUT ))
     while (( $(sink_count) < total )); do
       (( SECONDS < deadline )) || die "N=$N run $run: drain timeout: sink counted $(sink_count)/$total"
@@ -128,7 +129,7 @@ for N in $NODES; do
       done
     done
     t1=$(now)
-    ops1=$(rcli info stats | awk -F: '/^total_commands_processed/{print $2+0}'); cpu1=$(proc_cpu "$REDIS_PID")
+    ops1=$(rcli info stats | awk -F: '/^total_commands_processed/{print $2+0}'); cpu1=$(proc_cpu "$REDIS_PID"); ev1=$(scripts_run)
     stop_all
     got=$(sink_count)
     [[ $got == "$total" ]] || die "N=$N run $run: smtp-sink counted $got, expected exactly $total"
@@ -138,13 +139,14 @@ for N in $NODES; do
     done
     awk -v m="$total" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f\n", m/(b-a)}' >> "$WORK/r.drn"
     STORE_OPS=$(awk -v o=$((ops1 - ops0)) -v m="$total" 'BEGIN{printf "%.2f", o/m}')
+    STORE_EV=$(awk -v o=$((ev1 - ev0)) -v m="$total" 'BEGIN{printf "%.2f", o/m}')
     STORE_US=$(awk -v c=$((cpu1 - cpu0)) -v m="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", c*1000000/hz/m}')
-    printf "N=%s run %s: %s msgs/s end to end, store %s commands/msg, %s us store CPU/msg\n" "$N" "$run" "$(tail -1 "$WORK/r.drn")" "$STORE_OPS" "$STORE_US"
+    printf "N=%s run %s: %s msgs/s end to end, store %s commands/msg (%s script calls), %s us store CPU/msg\n" "$N" "$run" "$(tail -1 "$WORK/r.drn")" "$STORE_OPS" "$STORE_EV" "$STORE_US"
     rm -rf "$R"
   done
   DRN=$(median < "$WORK/r.drn")
   CEIL=$(awk -v u="$STORE_US" 'BEGIN{ if (u > 0) printf "%.0f", 1000000/u; else print "-" }')
-  echo "| $(date -u +%F) | $COMMIT | $N | $(thousands "$DRN") | $(thousands "$(( DRN / N ))") | $STORE_OPS | $STORE_US | $( [[ $CEIL == - ]] && echo - || thousands "$CEIL") | m=$MESSAGES s=$PARALLEL/node l=$SIZE runs=$RUNS features=$FEATURES; max CPU busy before a step ${BUSY_MAX}%, load1 $LOAD0 at start${NOTE:+; $NOTE} |" >> "$WORK/rows"
+  echo "| $(date -u +%F) | $COMMIT | $N | $(thousands "$DRN") | $(thousands "$(( DRN / N ))") | $STORE_OPS ($STORE_EV scripts) | $STORE_US | $( [[ $CEIL == - ]] && echo - || thousands "$CEIL") | m=$MESSAGES s=$PARALLEL/node l=$SIZE runs=$RUNS features=$FEATURES; max CPU busy before a step ${BUSY_MAX}%, load1 $LOAD0 at start${NOTE:+; $NOTE} |" >> "$WORK/rows"
 done
 
 if [[ ! -f $RESULTS ]]; then
@@ -153,7 +155,7 @@ if [[ ! -f $RESULTS ]]; then
 
 $(machine_line)
 
-| date | commit | nodes | end-to-end msgs/s (all nodes) | per node msgs/s | store commands/msg | store CPU us/msg | store ceiling msgs/s (one core) | notes |
+| date | commit | nodes | end-to-end msgs/s (all nodes) | per node msgs/s | store commands/msg (incl. those the scripts run) | store CPU us/msg | store ceiling msgs/s (one core) | notes |
 |---|---|---|---|---|---|---|---|---|
 HDR
 fi
