@@ -31,12 +31,8 @@ public static class DrainCommand
         {
             // Nothing to hand over is a finished drain (e.g. one that ended after an earlier
             // drain command gave up); mail left needs a running master to move it.
-            var (qlock, store) = await QueueAccess.OpenOfflineAsync("postfix", settings, stderr);
-            if (qlock is null) return 1;
-            using var heldLock = qlock;
-            long left = 0;
-            if (store is not null)
-                await using (store) left = store.TotalCount;
+            long left = await OfflineCountAsync(settings, stderr);
+            if (left < 0) return 1;
             stderr.WriteLine(left == 0
                 ? "postfix/postfix-script: the Postfix mail system is not running; its queue is empty"
                 : $"postfix/postfix-script: fatal: the Postfix mail system is not running; start it to drain its {left} queued messages");
@@ -96,16 +92,23 @@ public static class DrainCommand
         return 1;
     }
 
+    /// <summary>Messages in the queue, opened offline (the master is not running); -1 when it
+    /// could not be opened (the reason is on stderr).</summary>
+    private static async Task<long> OfflineCountAsync(Postfix.Core.Config.MailSettings settings, TextWriter stderr)
+    {
+        var (qlock, store) = await QueueAccess.OpenOfflineAsync("postfix", settings, stderr);
+        if (qlock is null) return -1;
+        using var heldLock = qlock;
+        if (store is null) return 0;
+        await using (store) return store.TotalCount;
+    }
+
     /// <summary>The master is gone: the queue, opened offline, says whether the drain finished
     /// (the master stops right after its last commit, often between two polls).</summary>
     private static async Task<int> StoppedAsync(Postfix.Core.Config.MailSettings settings, TextWriter stderr)
     {
-        var (qlock, store) = await QueueAccess.OpenOfflineAsync("postfix", settings, stderr);
-        if (qlock is null) return 1;
-        using var heldLock = qlock;
-        long left = 0;
-        if (store is not null)
-            await using (store) left = store.TotalCount;
+        long left = await OfflineCountAsync(settings, stderr);
+        if (left < 0) return 1;
         if (left == 0)
         {
             stderr.WriteLine("postfix/postfix-script: the queue is drained; the Postfix mail system is stopped");
