@@ -1,14 +1,14 @@
 // Computes the qshape part of a node's ClusterQueueSummary from the queue's in-memory index,
 // without re-reading the queue on every publish: each message's recipient domains are read
-// from the log once, the first time a publish sees the message, and kept beside its
-// QueueEntry in a ConditionalWeakTable (gone when the message leaves the index). A publish
+// from the log once, the first time a publish sees the message, and kept by queue ID until a
+// publish no longer finds the message in the index (QueueEntry objects are short-lived
+// handles, so they cannot carry it). A publish
 // then walks the index only: state, arrival time and "recipient done" bits are in memory.
 // At most MaxReadsPerPublish new messages are read per publish (a freshly started node with
 // a large queue fills in over a few publishes; the rest counts as "(unread)" meanwhile), and
 // each queue keeps its MaxDomains biggest domains, the rest summed as "(other)".
 // Domain normalisation and bucket boundaries come from the host (qshape's), so the cluster
 // table and the local qshape table agree.
-using System.Runtime.CompilerServices;
 using Postfix.Core.Queue;
 using Postfix.Queue.Store;
 
@@ -25,7 +25,10 @@ public sealed class ClusterShapeBuilder(QueueStore store, Func<string, string> d
 
     private readonly record struct Rcpt(int Index, string Domain);
 
-    private readonly ConditionalWeakTable<QueueEntry, Rcpt[]> _domains = new();
+    private sealed class Known(Rcpt[] rcpts) { public readonly Rcpt[] Rcpts = rcpts; public int SeenIn; }
+
+    private readonly Dictionary<long, Known> _domains = new();
+    private int _publish;
     private readonly Dictionary<string, string> _intern = new(StringComparer.Ordinal);
 
     private static readonly QueueState[] States = [QueueState.Incoming, QueueState.Active, QueueState.Deferred, QueueState.Hold];
@@ -35,13 +38,15 @@ public sealed class ClusterShapeBuilder(QueueStore store, Func<string, string> d
     {
         var rows = new Dictionary<string, long[]>[States.Length + 1];
         foreach (var s in States) rows[(int)s] = new(StringComparer.Ordinal);
-        int reads = 0;
+        int reads = 0, publish = ++_publish;
         foreach (var e in store.Entries)
         {
             var state = e.State;
             if (state is < QueueState.Incoming or > QueueState.Hold) continue;
             int bucket = bucketOf(Math.Max(0, nowMs - e.ArrivalUnixMs) / 1000);
-            if (!_domains.TryGetValue(e, out var rcpts))
+            Rcpt[] rcpts;
+            if (_domains.TryGetValue(e.Id.Value, out var known)) { known.SeenIn = publish; rcpts = known.Rcpts; }
+            else
             {
                 if (reads >= MaxReadsPerPublish) { Count(rows[(int)state], Unread, bucket); continue; }
                 reads++;
@@ -52,11 +57,14 @@ public sealed class ClusterShapeBuilder(QueueStore store, Func<string, string> d
                 rcpts = new Rcpt[m.Recipients.Count];
                 for (int i = 0; i < rcpts.Length; i++)
                     rcpts[i] = new Rcpt(m.Recipients[i].Index, Intern(domainOf(m.Recipients[i].Address)));
-                _domains.AddOrUpdate(e, rcpts);
+                _domains[e.Id.Value] = new Known(rcpts) { SeenIn = publish };
             }
             foreach (var r in rcpts)
                 if (!e.IsRecipientDone(r.Index)) Count(rows[(int)state], r.Domain, bucket);
         }
+        // Messages that left the queue since the last publish.
+        foreach (var (id, known) in _domains)
+            if (known.SeenIn != publish) _domains.Remove(id);
         var result = new Dictionary<string, ClusterQueueShape>(StringComparer.Ordinal);
         foreach (var s in States)
             result[s.Name()] = new ClusterQueueShape { BucketMinutes = bucketMinutes, Buckets = buckets, Domains = Cap(rows[(int)s]) };

@@ -1,8 +1,15 @@
 // A loopback SMTP receiver that measures what a big receiver measures: the most concurrent
-// connections it saw (from accept to the end of the session), and each message's arrival
-// time (end of DATA) and Message-Id, for per-window counts and exactly-once checks. Built on
-// the scripted FakeSmtpServer (accept-everything script, optional pause before the final
-// reply so sessions overlap). smtp-sink(1) reports neither figure, hence this one.
+// sessions it saw, and each message's arrival time (end of DATA) and Message-Id, for
+// per-window counts and exactly-once checks. Built on the scripted FakeSmtpServer
+// (accept-everything script, optional pause before the final reply so sessions overlap).
+// smtp-sink(1) reports neither figure, hence this one.
+// A session counts from its accept until the sink has decided the reply to its first message
+// (or QUIT, or the connection ends, whichever comes first). That end point is causal: the client
+// learns its delivery is over only from that reply, so a client that starts its next delivery
+// after it (as a concurrency limit must) can never be counted as overlapping. The teardown
+// after it (the client sends QUIT without awaiting the reply, as Postfix's smtp does) is left
+// out: on a loaded machine the sink may read it any time later, which says nothing about the
+// client. Callers that measure concurrency use one message per connection.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
@@ -19,24 +26,27 @@ internal sealed partial class CountingSmtpSink : IAsyncDisposable
 
     private CountingSmtpSink(TimeSpan endOfDataDelay)
     {
-        var script = new FakeSmtpScript
-        {
-            EndOfDataDelay = endOfDataDelay,
-            EndOfData = (_, data) =>
-            {
-                var m = MessageIdRegex().Match(Encoding.UTF8.GetString(data));
-                _arrivals.Enqueue((Stopwatch.GetTimestamp(), m.Success ? m.Groups[1].Value : ""));
-                return ["250 2.0.0 Ok: queued"];
-            },
-        };
         FakeSmtpServer? server = null;
         server = new FakeSmtpServer(async (peer, ct) =>
         {
             int n = Interlocked.Increment(ref _open);
             int max;
             while (n > (max = Volatile.Read(ref _maxOpen)) && Interlocked.CompareExchange(ref _maxOpen, n, max) != max) { }
+            int counted = 1;
+            void Leave() { if (Interlocked.Exchange(ref counted, 0) == 1) Interlocked.Decrement(ref _open); }
+            var script = new FakeSmtpScript
+            {
+                EndOfDataDelay = endOfDataDelay,
+                EndOfData = (_, data) =>
+                {
+                    var m = MessageIdRegex().Match(Encoding.UTF8.GetString(data));
+                    _arrivals.Enqueue((Stopwatch.GetTimestamp(), m.Success ? m.Groups[1].Value : ""));
+                    Leave(); // before the reply is sent
+                    return ["250 2.0.0 Ok: queued"];
+                },
+            };
             try { await server!.RunScriptAsync(script, peer, ct); }
-            finally { Interlocked.Decrement(ref _open); }
+            finally { Leave(); }
         });
         _server = server;
     }
