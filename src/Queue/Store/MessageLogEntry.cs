@@ -12,6 +12,13 @@ internal readonly struct MessageLogEntry(MessageBuilder message, int length) : I
     public void SerializeTo(Span<byte> dest) => QueueFile.WriteMessage(message, dest);
 }
 
+/// <summary>A record already serialised (QueueStore keeps the array for qmgr's first read).</summary>
+internal readonly struct RecordLogEntry(byte[] record) : ILogEnqueueEntry
+{
+    public int SerializedLength => record.Length;
+    public void SerializeTo(Span<byte> dest) => record.CopyTo(dest);
+}
+
 internal readonly struct StateLogEntry(QueueId id, QueueState state, long notBefore) : ILogEnqueueEntry
 {
     public int SerializedLength => QueueFile.StateLength;

@@ -20,6 +20,24 @@ internal sealed class QueueCommitter(FasterLog log)
 
     public void RequestCommit() => _signal.Writer.TryWrite(true);
 
+    /// <summary>How long a record nobody waits for (a state change, a recipient done) may sit in
+    /// the log before a commit of its own. Under load it rides on the next message's commit
+    /// long before that, so it costs no write of its own.</summary>
+    public static readonly TimeSpan LazyDelay = TimeSpan.FromMilliseconds(20);
+
+    private int _lazy;
+    private Timer? _lazyTimer;
+
+    /// <summary>Commit what was appended within <see cref="LazyDelay"/>, sooner if a commit runs anyway.</summary>
+    public void RequestLazyCommit()
+    {
+        if (Interlocked.Exchange(ref _lazy, 1) != 0) return;
+        // Only the caller that flipped _lazy gets here, so one timer is ever made.
+        _lazyTimer ??= new Timer(static s => ((QueueCommitter)s!).RequestCommit(), this, Timeout.Infinite, Timeout.Infinite);
+        try { _lazyTimer.Change(LazyDelay, Timeout.InfiniteTimeSpan); }
+        catch (ObjectDisposedException) { } // stopping: StopAsync's final commit takes it
+    }
+
     public async ValueTask WaitForCommitAsync(long untilAddress, TimeSpan timeout, CancellationToken ct)
     {
         if (_failure is { } f) throw new QueueWriteException("queue commit failed", f);
@@ -45,6 +63,8 @@ internal sealed class QueueCommitter(FasterLog log)
             while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
             {
                 reader.TryRead(out _);
+                // This commit covers every lazy record appended so far; a later one re-arms the timer.
+                Volatile.Write(ref _lazy, 0);
                 try
                 {
                     await log.CommitAsync(_stop.Token).ConfigureAwait(false);
@@ -70,6 +90,8 @@ internal sealed class QueueCommitter(FasterLog log)
     public async Task StopAsync()
     {
         _stop.Cancel();
+        Volatile.Write(ref _lazy, 1); // no new timer from here on
+        if (_lazyTimer is { } t) await t.DisposeAsync().ConfigureAwait(false);
         try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { }
         // Final commit so state records written just before stop are kept.
         try { log.Commit(true); } catch (Exception) { }

@@ -3,7 +3,12 @@
 // records and small state records; an in-memory index (QueueIndex: 40 bytes a
 // message, no object per message) maps queue IDs to log addresses and states. Durability is group commit: every session appends, then waits for
 // the committer loop, which runs one FASTER commit for everyone who appended
-// since the last one. A 250 is sent only after that commit completed.
+// since the last one. A 250 is sent only after that commit completed. State and
+// "recipient done" records, which nobody waits for, ride on the next commit and
+// get one of their own only after QueueCommitter.LazyDelay (a queue file rename
+// in Postfix is not synchronous either): under load they cost no write. qmgr's
+// first read of a just-committed message takes the record from memory (_fresh)
+// instead of reading back from the log file what was written a moment ago.
 // Recovery replays the log from its begin address on start.
 using System.Collections.Concurrent;
 using FASTER.core;
@@ -23,6 +28,17 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     private readonly TimeSpan _commitTimeout;
     private long _minLiveHint;
     private readonly ConcurrentDictionary<long, long> _inflight = new();
+    // Just-committed records, handed to the first reader (qmgr, right after the commit) so it
+    // need not read back from the log file what it wrote a millisecond ago. Bounded: a record
+    // over FreshMaxRecord, or one that would take the total over FreshBudget (qmgr falling
+    // behind), is read from the log as before. Removal drops the copy.
+    private readonly ConcurrentDictionary<long, byte[]> _fresh = new();
+    private long _freshBytes;
+    internal const int FreshMaxRecord = 256 * 1024;
+    internal const long FreshBudget = 32L * 1024 * 1024;
+
+    /// <summary>Tests: records waiting in memory for their first read, and their bytes.</summary>
+    internal (int Count, long Bytes) Fresh => (_fresh.Count, Interlocked.Read(ref _freshBytes));
 
     /// <summary>Tests only: runs between a message's commit and its indexing (the race window).</summary>
     internal Func<QueueId, Task>? AfterCommitBeforeIndex { get; set; }
@@ -116,7 +132,16 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         int length = QueueFile.MessageLength(message);
         if (length > MaxRecordSize)
             throw new QueueWriteException($"message record of {length} bytes exceeds the queue's record limit {MaxRecordSize}");
-        var entry = new MessageLogEntry(message, length);
+        byte[]? fresh = null;
+        if (length <= FreshMaxRecord)
+        {
+            if (Interlocked.Add(ref _freshBytes, length) <= FreshBudget)
+            {
+                fresh = GC.AllocateUninitializedArray<byte>(length);
+                QueueFile.WriteMessage(message, fresh);
+            }
+            else Interlocked.Add(ref _freshBytes, -length);
+        }
         // Until it is indexed, this message is invisible to ReclaimSpace: register a
         // floor (the tail before our append, so at or below our address) that keeps
         // the log from being truncated above it. Without it, a message committed but
@@ -128,8 +153,9 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
             long address;
             try
             {
-                if (!_log.TryEnqueue(entry, out address))
-                    address = await _log.EnqueueAsync(entry, cancellationToken).ConfigureAwait(false);
+                address = fresh is not null
+                    ? await EnqueueAsync(new RecordLogEntry(fresh), cancellationToken).ConfigureAwait(false)
+                    : await EnqueueAsync(new MessageLogEntry(message, length), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -139,13 +165,27 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
             if (AfterCommitBeforeIndex is { } hook) await hook(message.QueueId).ConfigureAwait(false);
             // Index only after durability: qmgr and postqueue never see an uncommitted message.
             var qe = _index.Add(message.QueueId, address, length, message.ArrivalUnixMs);
+            if (fresh is not null)
+            {
+                _fresh[message.QueueId.Value] = fresh;
+                fresh = null;
+            }
             Interlocked.Increment(ref _counts[(int)QueueState.Incoming]);
             Committed?.Invoke(qe, new CommittedInfo(message.SenderString(), message.ContentLength, message.RecipientCount));
         }
         finally
         {
             _inflight.TryRemove(token, out _);
+            if (fresh is not null) Interlocked.Add(ref _freshBytes, -fresh.Length);
         }
+    }
+
+    private ValueTask<long> EnqueueAsync<T>(T entry, CancellationToken ct) where T : ILogEnqueueEntry =>
+        _log.TryEnqueue(entry, out long address) ? new(address) : _log.EnqueueAsync(entry, ct);
+
+    private void DropFresh(QueueId id)
+    {
+        if (_fresh.TryRemove(id.Value, out var bytes)) Interlocked.Add(ref _freshBytes, -bytes.Length);
     }
 
     /// <summary>Moves a message to another queue. The state record rides on the next group commit.
@@ -180,6 +220,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         Interlocked.Decrement(ref _counts[(int)old]);
         if (state == QueueState.Removed)
         {
+            DropFresh(entry.Id);
             _index.Free(entry);
         }
         else
@@ -197,14 +238,14 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         entry.MarkRecipientDone(index);
         var rec = new RecipientDoneLogEntry(entry.Id, index);
         while (!_log.TryEnqueue(rec, out _)) Thread.Yield();
-        _committer.RequestCommit();
+        _committer.RequestLazyCommit();
     }
 
     private void AppendState(QueueId id, QueueState state, long notBefore)
     {
         var rec = new StateLogEntry(id, state, notBefore);
         while (!_log.TryEnqueue(rec, out _)) Thread.Yield();
-        _committer.RequestCommit();
+        _committer.RequestLazyCommit();
     }
 
     /// <summary>Reads a message's record back from the log (memory or disk).</summary>
@@ -212,6 +253,11 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     {
         // Below the begin address the record is gone (truncated): never ask FASTER for it.
         if (!entry.TryGetRecord(out long address, out int recordLength) || address < _log.BeginAddress) return null;
+        if (_fresh.TryRemove(entry.Id.Value, out var fresh))
+        {
+            Interlocked.Add(ref _freshBytes, -fresh.Length);
+            return QueueFile.TryReadMessage(fresh, out var fm) ? fm : null;
+        }
         var (bytes, length) = await _log.ReadAsync(address, recordLength + 64, ct).ConfigureAwait(false);
         if (bytes is null) return null;
         return QueueFile.TryReadMessage(bytes.AsMemory(0, length), out var m) ? m : null;

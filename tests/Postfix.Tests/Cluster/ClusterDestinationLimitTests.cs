@@ -3,7 +3,7 @@
 // receivers (CountingSmtpSink): "big" limited by cluster_destination_limit_maps, "small" not.
 // Shows: the big receiver never sees more concurrent connections than the cluster limit while
 // the unlimited one (same nodes, same load) sees more; a cluster rate keeps every window of
-// arrivals within the limit; mail to the small receiver flows meanwhile; every message arrives
+// deliveries begun (sessions accepted by the receiver) within the limit; mail to the small receiver flows meanwhile; every message arrives
 // exactly once and none is deferred (a refusal waits in the active queue); with the store down
 // the nodes fall back to their share (ceil(limit / live nodes)), log it once, and keep going.
 using System.Text.RegularExpressions;
@@ -117,11 +117,13 @@ public sealed class ClusterDestinationLimitTests(ITestOutputHelper output)
         await WaitForAsync(big, 3 * PerNode, cluster);
         output.WriteLine("arrivals per second: " + string.Join(' ', big.Arrivals.GroupBy(t => (int)(t - big.Arrivals[0]).TotalSeconds).Select(g => g.Count())));
 
-        int most = big.MaxInWindow(unit);
-        output.WriteLine($"big (rate={rate}/{unit.TotalSeconds}s): most arrivals in any {unit.TotalSeconds}s window {most}; small (no limit): {small.MaxInWindow(unit)}");
+        // The limit is on delivery starts (each delivery is one connection here); the end of
+        // DATA comes a variable time later on a loaded machine, so arrivals are only reported.
+        int most = big.MaxStartsInWindow(unit);
+        output.WriteLine($"big (rate={rate}/{unit.TotalSeconds}s): most deliveries begun in any {unit.TotalSeconds}s window {most} (arrivals {big.MaxInWindow(unit)}); small (no limit): {small.MaxStartsInWindow(unit)}");
         LogStoreLines(cluster);
         Assert.InRange(most, 1, (int)(rate * 1.05));
-        Assert.True(small.MaxInWindow(unit) > most, "the unlimited destination is not rate limited");
+        Assert.True(small.MaxStartsInWindow(unit) > most, "the unlimited destination is not rate limited");
         AssertExactlyOnce(big, 3 * PerNode);
         AssertExactlyOnce(small, 3 * PerNode + Warm);
         Assert.True(small.Arrivals[^1] < big.Arrivals[^1]);

@@ -1,6 +1,6 @@
 // A loopback SMTP receiver that measures what a big receiver measures: the most concurrent
-// sessions it saw, and each message's arrival time (end of DATA) and Message-Id, for
-// per-window counts and exactly-once checks. Built on the scripted FakeSmtpServer
+// sessions it saw, when each session began, and each message's arrival time (end of DATA)
+// and Message-Id, for per-window counts and exactly-once checks. Built on the scripted FakeSmtpServer
 // (accept-everything script, optional pause before the final reply so sessions overlap).
 // smtp-sink(1) reports neither figure, hence this one.
 // A session counts from its accept until the sink has decided the reply to its first message
@@ -22,6 +22,7 @@ internal sealed partial class CountingSmtpSink : IAsyncDisposable
 {
     private readonly FakeSmtpServer _server;
     private readonly ConcurrentQueue<(long Ticks, string MessageId)> _arrivals = new();
+    private readonly ConcurrentQueue<long> _starts = new();
     private int _open, _maxOpen;
 
     private CountingSmtpSink(TimeSpan endOfDataDelay)
@@ -29,6 +30,7 @@ internal sealed partial class CountingSmtpSink : IAsyncDisposable
         FakeSmtpServer? server = null;
         server = new FakeSmtpServer(async (peer, ct) =>
         {
+            _starts.Enqueue(Stopwatch.GetTimestamp());
             int n = Interlocked.Increment(ref _open);
             int max;
             while (n > (max = Volatile.Read(ref _maxOpen)) && Interlocked.CompareExchange(ref _maxOpen, n, max) != max) { }
@@ -68,9 +70,14 @@ internal sealed partial class CountingSmtpSink : IAsyncDisposable
     public IReadOnlyList<TimeSpan> Arrivals => _arrivals.Select(a => Stopwatch.GetElapsedTime(0, a.Ticks)).Order().ToList();
 
     /// <summary>The most arrivals in any span of <paramref name="window"/> (each window starting at an arrival).</summary>
-    public int MaxInWindow(TimeSpan window)
+    public int MaxInWindow(TimeSpan window) => MostInWindow(Arrivals, window);
+
+    /// <summary>The most sessions begun (accepted) in any span of <paramref name="window"/>: what a
+    /// rate limit on delivery starts controls, without the variable time each delivery then takes.</summary>
+    public int MaxStartsInWindow(TimeSpan window) => MostInWindow(_starts.Select(t => Stopwatch.GetElapsedTime(0, t)).Order().ToList(), window);
+
+    private static int MostInWindow(IReadOnlyList<TimeSpan> t, TimeSpan window)
     {
-        var t = Arrivals;
         int best = 0;
         for (int i = 0, j = 0; i < t.Count; i++)
         {
