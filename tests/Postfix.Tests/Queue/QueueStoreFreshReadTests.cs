@@ -19,7 +19,8 @@ public sealed class QueueStoreFreshReadTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    private static void Fill(MessageBuilder m, QueueStore store, int rcpts, int bodyBytes)
+    // Commits one message (rcpts recipients, a body of bodyBytes) and returns its entry.
+    private static async Task<QueueEntry> CommitAsync(QueueStore store, MessageBuilder m, int rcpts, int bodyBytes)
     {
         m.Reset();
         m.QueueId = store.NewQueueId();
@@ -27,6 +28,9 @@ public sealed class QueueStoreFreshReadTests : IDisposable
         for (int r = 0; r < rcpts; r++) m.AddRecipient(Encoding.ASCII.GetBytes($"r{r}@example.net"), default, 0);
         m.Content.Write("Subject: fresh\r\n\r\n"u8);
         m.Content.Write(Encoding.ASCII.GetBytes(new string('b', bodyBytes) + "\r\n"));
+        await store.CommitAsync(m, CancellationToken.None);
+        Assert.True(store.TryGet(m.QueueId, out var e));
+        return e;
     }
 
     [Fact]
@@ -34,9 +38,7 @@ public sealed class QueueStoreFreshReadTests : IDisposable
     {
         await using var store = await QueueStore.OpenAsync(_dir, 10_240_000);
         using var m = new MessageBuilder(10_240_000);
-        Fill(m, store, 3, 4096);
-        await store.CommitAsync(m, CancellationToken.None);
-        Assert.True(store.TryGet(m.QueueId, out var e));
+        var e = await CommitAsync(store, m, 3, 4096);
         Assert.Equal(1, store.Fresh.Count);
         Assert.Equal(e.Length, (int)store.Fresh.Bytes);
 
@@ -57,18 +59,14 @@ public sealed class QueueStoreFreshReadTests : IDisposable
     {
         await using var store = await QueueStore.OpenAsync(_dir, 10_240_000);
         using var m = new MessageBuilder(10_240_000);
-        Fill(m, store, 1, 100);
-        await store.CommitAsync(m, CancellationToken.None);
-        Assert.True(store.TryGet(m.QueueId, out var removed));
+        var removed = await CommitAsync(store, m, 1, 100);
         Assert.Equal(1, store.Fresh.Count);
         store.Remove(removed);
         Assert.Equal((0, 0L), store.Fresh);
 
         // Over FreshMaxRecord: read back from the log, as any later read is.
-        Fill(m, store, 1, QueueStore.FreshMaxRecord + 1);
-        await store.CommitAsync(m, CancellationToken.None);
+        var big = await CommitAsync(store, m, 1, QueueStore.FreshMaxRecord + 1);
         Assert.Equal((0, 0L), store.Fresh);
-        Assert.True(store.TryGet(m.QueueId, out var big));
         var read = await store.ReadAsync(big);
         Assert.Equal(QueueStore.FreshMaxRecord + 1 + "Subject: fresh\r\n\r\n".Length + 2, read!.Content.Length);
     }
@@ -76,16 +74,11 @@ public sealed class QueueStoreFreshReadTests : IDisposable
     [Fact]
     public async Task LazyStateRecordReachesTheDiskWithoutAnotherCommitAndSurvivesACrash()
     {
-        QueueId id;
         long notBefore = 1_900_000_000_000;
         var first = await QueueStore.OpenAsync(_dir, 10_240_000);
-        using (var m = new MessageBuilder(10_240_000))
-        {
-            Fill(m, first, 2, 100);
-            await first.CommitAsync(m, CancellationToken.None);
-            id = m.QueueId;
-        }
-        Assert.True(first.TryGet(id, out var e));
+        using var m = new MessageBuilder(10_240_000);
+        var e = await CommitAsync(first, m, 2, 100);
+        var id = e.Id;
         first.MarkRecipientDone(e, 1);
         first.SetState(e, QueueState.Deferred, notBefore);
         Assert.True(first.CommittedUntilAddress < first.TailAddress, "the state records wait for a commit");
