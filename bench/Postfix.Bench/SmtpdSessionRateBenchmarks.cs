@@ -6,15 +6,11 @@
 // Figures are per command.
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Http.Features;
-using Postfix.Core.Cleanup;
 using Postfix.Core.Logging;
-using Postfix.Core.Queue;
 using Postfix.Protocols.Smtpd;
+using Postfix.Testing;
 
 namespace Postfix.Bench;
 
@@ -96,37 +92,5 @@ public class SmtpdSessionRateBenchmarks
         _conn.ToServer.Writer.Complete();
         _session.Wait(TimeSpan.FromSeconds(5));
         _server.Dispose();
-    }
-
-    private sealed class PipeConnection : ConnectionContext
-    {
-        public Pipe ToServer { get; } = new();
-        public Pipe ToClient { get; } = new();
-
-        public PipeConnection()
-        {
-            Transport = new DuplexPipe(ToServer.Reader, ToClient.Writer);
-            RemoteEndPoint = new IPEndPoint(IPAddress.Parse("192.0.2.7"), 40000);
-            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 25);
-        }
-
-        public override IDuplexPipe Transport { get; set; }
-        public override string ConnectionId { get; set; } = "bench";
-        public override IFeatureCollection Features { get; } = new FeatureCollection();
-        public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
-        public override void Abort(ConnectionAbortedException abortReason) => ToServer.Writer.Complete();
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
-
-    private sealed class NoQueue : IQueueWriter
-    {
-        public QueueId NewQueueId() => new(1);
-        public ValueTask CommitAsync(MessageBuilder message, CancellationToken cancellationToken) => throw new QueueWriteException("no queue in the benchmark");
-        public int MaxRecordSize => 1 << 20;
     }
 }

@@ -17,7 +17,6 @@ namespace Postfix.Cluster;
 
 public sealed class ClusterClientRates(ClusterLimits limits) : IClientRateCounter
 {
-    public ClusterLimits Limits => limits;
 
     public TimeSpan SlotLease { get; } = TimeSpan.FromSeconds(60);
 

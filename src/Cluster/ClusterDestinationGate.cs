@@ -23,10 +23,6 @@ internal sealed class ClusterDestinationGate(ClusterDestinationLimits owner, str
 
     public string Name => name;
     public int Concurrency => concurrency;
-    public int Rate => rate;
-
-    /// <summary>This node's permits now held (or being asked for).</summary>
-    public int Active => Volatile.Read(ref _active);
 
     public ClusterLimits? Limits => owner.Limits;
     public TimeSpan Lease => owner.Lease;

@@ -31,9 +31,6 @@ namespace Postfix.Cluster;
 
 public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisposable
 {
-    public const string ConcurrencySuffix = "_destination_cluster_concurrency_limit";
-    public const string RateSuffix = "_destination_cluster_rate_limit";
-
     /// <summary>How often a node says it is alive; a node silent for 3 beats is not counted.</summary>
     internal static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
 
@@ -92,12 +89,7 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
     /// <paramref name="store"/> is ClusterStore.FromMainCf's (null on a single node).</summary>
     public static ClusterDestinationLimits? FromMainCf(MainCf main, ClusterStore? store, Maillog log)
     {
-        var map = LookupTables.OpenTables(main.Get("cluster_destination_limit_maps"), main.ConfigDirectory, TableOptions.FromMainCf(main));
-        bool any = map.Count > 0
-            || NonNegative(main, "default_destination_cluster_concurrency_limit") > 0
-            || NonNegative(main, "default_destination_cluster_rate_limit") > 0;
-        foreach (var (name, _) in main.NonDefault)
-            if (ParameterDefaults.IsPerTransport(name) && NonNegative(main, name) > 0) any = true;
+        var (map, any) = Read(main);
         return any ? new ClusterDestinationLimits(main, map.Count > 0 ? map : null, store, log) : null;
     }
 
@@ -105,12 +97,20 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
     /// limit is configured or not (the store is not contacted).</summary>
     public static void Check(MainCf main)
     {
-        _ = LookupTables.OpenTables(main.Get("cluster_destination_limit_maps"), main.ConfigDirectory, TableOptions.FromMainCf(main));
-        _ = NonNegative(main, "default_destination_cluster_concurrency_limit");
-        _ = NonNegative(main, "default_destination_cluster_rate_limit");
-        foreach (var (name, _) in main.NonDefault)
-            if (ParameterDefaults.IsPerTransport(name)) _ = NonNegative(main, name);
+        _ = Read(main);
         if (main.GetTime("cluster_rate_time_unit") <= TimeSpan.Zero) throw main.ErrorFor("cluster_rate_time_unit", "must be positive");
+    }
+
+    // Opens the table and checks every limit parameter; Any = some limit is configured.
+    private static (LookupTableList Map, bool Any) Read(MainCf main)
+    {
+        var map = LookupTables.OpenTables(main.Get("cluster_destination_limit_maps"), main.ConfigDirectory, TableOptions.FromMainCf(main));
+        bool any = map.Count > 0;
+        if (NonNegative(main, "default" + ParameterDefaults.ClusterConcurrencySuffix) > 0) any = true;
+        if (NonNegative(main, "default" + ParameterDefaults.ClusterRateSuffix) > 0) any = true;
+        foreach (var (name, _) in main.NonDefault)
+            if (ParameterDefaults.IsPerTransport(name) && NonNegative(main, name) > 0) any = true;
+        return (map, any);
     }
 
     /// <summary>The limits of transport:nexthop: the table's entry, else the transport's parameters.</summary>
@@ -125,7 +125,7 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
                 _log.Warning("qmgr", $"cluster_destination_limit_maps: {transport}:{nexthop}: bad value \"{value}\" (expected concurrency=N rate=M); using the transport's limits");
             }
         }
-        return (PerTransport(transport, "concurrency"), PerTransport(transport, "rate"));
+        return (PerTransport(transport, ParameterDefaults.ClusterConcurrencySuffix), PerTransport(transport, ParameterDefaults.ClusterRateSuffix));
     }
 
     public IQmgrDestinationGate? For(string transport, string nexthop)
@@ -178,9 +178,8 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
         return any;
     }
 
-    private int PerTransport(string transport, string kind)
+    private int PerTransport(string transport, string suffix)
     {
-        var suffix = kind == "rate" ? RateSuffix : ConcurrencySuffix;
         var name = transport + suffix;
         return _main.IsDefined(name) ? NonNegative(_main, name) : NonNegative(_main, "default" + suffix);
     }

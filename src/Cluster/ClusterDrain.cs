@@ -10,7 +10,6 @@
 // Log lines are Postfix's: "ID: to=<...>, relay=..., ..., status=sent (handed to peer
 // NAME: 250 ...)", then "ID: removed". Peers come from a delegate (the store's live nodes,
 // or cluster_drain_peers); every round and every wait is bounded.
-using System.Globalization;
 using Postfix.Core.Delivery;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
@@ -153,7 +152,5 @@ public sealed class ClusterDrain(QueueStore queue, Maillog log, IDeliveryAgent s
 
     private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    /// <summary>Postfix's delay format: up to 2 decimals, no trailing zeros.</summary>
-    private static string F(double seconds) =>
-        Math.Max(0, seconds).ToString(seconds >= 10 ? "0.#" : "0.##", CultureInfo.InvariantCulture);
+    private static string F(double seconds) => Maillog.FormatDelay(seconds);
 }

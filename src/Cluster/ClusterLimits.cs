@@ -48,8 +48,6 @@ public sealed class ClusterLimits(ClusterStore store, Action<string>? warn = nul
 
     private long _sequence;
 
-    public ClusterStore Store => store;
-
     /// <summary>Transitions between reachable and unreachable, logged once each.</summary>
     public StoreHealth Health { get; } = new(store, warn);
 

@@ -24,8 +24,6 @@ public sealed class ClusterPublisher(ClusterStore store, QueueStore queue, Maill
     /// <summary>running or draining; published from the next publish on.</summary>
     public string State { get => _state; set => _state = value; }
 
-    public TimeSpan Interval => interval;
-
     /// <summary>The summary key of a node.</summary>
     public static RedisKey SummaryKey(ClusterStore store, string node) => store.Key("queue", node);
 

@@ -12,9 +12,7 @@ public sealed class RedisKeyFormat
 
     private readonly (Part Kind, byte[] Text)[] _parts;
 
-    private RedisKeyFormat((Part, byte[])[] parts, string text) { _parts = parts; Text = text; }
-
-    public string Text { get; }
+    private RedisKeyFormat((Part, byte[])[] parts) => _parts = parts;
 
     /// <exception cref="FormatException">An unknown or dangling % escape.</exception>
     public static RedisKeyFormat Parse(string format)
@@ -41,7 +39,7 @@ public sealed class RedisKeyFormat
         }
         Literal();
         if (!parts.Exists(p => p.Item1 != Part.Literal)) throw new FormatException("key_format has no %s, %u or %d: every key would look up the same entry");
-        return new RedisKeyFormat([.. parts], format);
+        return new RedisKeyFormat([.. parts]);
     }
 
     /// <summary>The expanded key, or null when the key cannot fill the format (not found, no query).</summary>

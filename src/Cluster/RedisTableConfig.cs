@@ -1,7 +1,8 @@
 // The configuration file of a redis: table (see RedisTable for the parameters), read the way
 // Postfix's cfg_parser reads mysql_table(5) and ldap_table(5) files: "name = value" lines,
 // "#" comments, a line that starts with white space continues the previous one. Unknown names
-// and bad values are ConfigExceptions naming file:line. Input: the admin's file (trusted).
+// and bad values are ConfigExceptions naming file:line. Lines are split as main.cf's are
+// (LogicalLineReader). Input: the admin's file (trusted).
 using System.Globalization;
 using System.Text;
 using Postfix.Core.Config;
@@ -55,37 +56,16 @@ public sealed record RedisTableConfig
     {
         var fallback = new Lazy<RedisTableDefaults>(defaults);
         var values = new Dictionary<string, (string Value, int Line)>(StringComparer.Ordinal);
-        string? name = null;
-        var value = new StringBuilder();
-        int at = 0;
-        void Flush()
+        foreach (var (line, number) in LogicalLineReader.Read(text, path))
         {
-            if (name is not null) values[name] = (value.ToString().Trim(), at);
-            name = null;
-        }
-        var lines = text.Split('\n');
-        for (int i = 0; i < lines.Length; i++)
-        {
-            var line = lines[i].TrimEnd('\r');
-            var trimmed = line.Trim();
-            if (trimmed.Length == 0 || trimmed[0] == '#') continue;
-            if (char.IsWhiteSpace(line[0]))
-            {
-                if (name is null) throw new ConfigException("continuation line without a parameter", path, i + 1);
-                value.Append(' ').Append(trimmed);
-                continue;
-            }
-            Flush();
             int eq = line.IndexOf('=');
-            if (eq <= 0) throw new ConfigException($"missing '=' after \"{trimmed}\"", path, i + 1);
-            name = line[..eq].Trim();
+            if (eq <= 0) throw new ConfigException($"missing '=' after \"{line}\"", path, number);
+            var name = line[..eq].Trim();
             if (Array.IndexOf(Known, name) < 0)
-                throw new ConfigException($"unknown parameter \"{name}\" (known: {string.Join(", ", Known)})", path, i + 1);
-            if (values.ContainsKey(name)) throw new ConfigException($"parameter \"{name}\" given twice", path, i + 1);
-            value.Clear().Append(line[(eq + 1)..]);
-            at = i + 1;
+                throw new ConfigException($"unknown parameter \"{name}\" (known: {string.Join(", ", Known)})", path, number);
+            if (!values.TryAdd(name, (line[(eq + 1)..].Trim(), number)))
+                throw new ConfigException($"parameter \"{name}\" given twice", path, number);
         }
-        Flush();
 
         string Get(string n, string fallback) => values.TryGetValue(n, out var v) ? v.Value : fallback;
         ConfigException Bad(string n, string why) => new($"{n} = {values[n].Value}: {why}", path, values[n].Line);

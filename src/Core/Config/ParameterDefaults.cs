@@ -223,8 +223,9 @@ public static class ParameterDefaults
 
     // Per-transport forms of OUR parameters, as Postfix's $transport_destination_concurrency_limit:
     // any master.cf service name followed by one of these suffixes.
-    private static readonly string[] _perTransportSuffixes =
-        ["_destination_cluster_concurrency_limit", "_destination_cluster_rate_limit"];
+    public const string ClusterConcurrencySuffix = "_destination_cluster_concurrency_limit";
+    public const string ClusterRateSuffix = "_destination_cluster_rate_limit";
+    private static readonly string[] _perTransportSuffixes = [ClusterConcurrencySuffix, ClusterRateSuffix];
 
     /// <summary>True for "transport_destination_cluster_*_limit" (OUR per-transport overrides).</summary>
     public static bool IsPerTransport(string name)

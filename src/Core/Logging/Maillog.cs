@@ -50,6 +50,11 @@ public sealed class Maillog : IAsyncDisposable
     /// <summary>Logs "postfix/DAEMON[pid]: TEXT".</summary>
     public void Info(string daemon, string text) => Info(daemon, _pid, text);
 
+    /// <summary>A delay= / delays= figure as Postfix writes it: up to 2 decimals (1 from 10 s on),
+    /// no trailing zeros, never negative.</summary>
+    public static string FormatDelay(double seconds) =>
+        Math.Max(0, seconds).ToString(seconds >= 10 ? "0.#" : "0.##", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>
     /// Logs with an explicit process ID. smtpd sessions each get their own, as
     /// each Postfix smtpd process serves one session at a time: pflogsumm and

@@ -74,18 +74,7 @@ public sealed class QshapeTable
         {
             total[0]++;
             total[b]++;
-            var d = leaf;
-            bool isNew = false;
-            while (true)
-            {
-                if (!_q.TryGetValue(d, out var row)) _q[d] = row = new long[_o.Buckets + 1];
-                bool old = ++row[0] > 1;
-                row[b]++;
-                if (isNew) _sub[d] = _sub.GetValueOrDefault(d) + 1;
-                isNew = !old;
-                if (!_o.Parents || Parent(d) is not { } parent) break;
-                d = parent;
-            }
+            AddToDomain(leaf, row => { row[0]++; row[b]++; });
         }
     }
 
@@ -95,15 +84,25 @@ public sealed class QshapeTable
     /// </summary>
     public void AddRow(string leaf, IReadOnlyList<long> row)
     {
-        var total = _q[Total];
-        for (int i = 0; i < total.Length; i++) total[i] += Math.Max(0, row[i]);
+        void AddTo(long[] r)
+        {
+            for (int i = 0; i < r.Length; i++) r[i] += Math.Max(0, row[i]);
+        }
+        AddTo(_q[Total]);
+        AddToDomain(leaf, AddTo);
+    }
+
+    // Adds to the row of leaf and, with parents shown, of each parent domain; a row that was
+    // empty before counts as one more subdomain of its parent.
+    private void AddToDomain(string leaf, Action<long[]> add)
+    {
         var d = leaf;
         bool isNew = false;
         while (true)
         {
-            if (!_q.TryGetValue(d, out var r)) _q[d] = r = new long[_o.Buckets + 1];
-            bool old = r[0] > 0;
-            for (int i = 0; i < r.Length; i++) r[i] += Math.Max(0, row[i]);
+            if (!_q.TryGetValue(d, out var row)) _q[d] = row = new long[_o.Buckets + 1];
+            bool old = row[0] > 0;
+            add(row);
             if (isNew) _sub[d] = _sub.GetValueOrDefault(d) + 1;
             isNew = !old;
             if (!_o.Parents || Parent(d) is not { } parent) break;

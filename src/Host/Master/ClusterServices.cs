@@ -31,9 +31,6 @@ public sealed class ClusterServices : IAsyncDisposable
     /// <summary>The store, or null on a single node (cluster_store empty).</summary>
     public ClusterStore? Store { get; private set; }
 
-    /// <summary>The cluster-wide rate and semaphore primitives over <see cref="Store"/>, or null.</summary>
-    public ClusterLimits? Limits { get; private set; }
-
     /// <summary>smtpd's client rates across the nodes, or null (each smtpd counts in its own Anvil).</summary>
     public IClientRateCounter? ClientRates { get; private set; }
 
@@ -58,8 +55,7 @@ public sealed class ClusterServices : IAsyncDisposable
         var store = ClusterStore.FromMainCf(main);
         var old = Store;
         Store = store;
-        Limits = store is null ? null : new ClusterLimits(store, m => _log.Info("cluster", m));
-        ClientRates = Limits is null ? null : new ClusterClientRates(Limits);
+        ClientRates = store is null ? null : new ClusterClientRates(new ClusterLimits(store, m => _log.Info("cluster", m)));
         _signature = signature;
         if (store is not null)
             _log.Info("cluster", $"cluster store {store.Endpoints}, node {store.NodeName}: client rate limits count across the nodes");

@@ -32,7 +32,6 @@ public sealed class MasterDrain(MasterConfig cfg, QueueStore store, Qmgr qmgr, M
     public bool Started => _run is not null;
 
     /// <summary>True once the listeners and pickup are closed by the drain (the master's stop skips them).</summary>
-    public bool ListenersClosed => _closed;
 
     /// <summary>Starts the drain (idempotent); the answer line for the showq client.</summary>
     public string Begin()

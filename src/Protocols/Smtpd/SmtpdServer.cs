@@ -126,7 +126,9 @@ public sealed class SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Mail
     internal void Leave(SmtpdSession session, IPAddress? client, SmtpdSettings s)
     {
         Untrack(session);
-        if (!_slots.IsEmpty && _slots.TryRemove(session, out var slot)) _ = ReleaseAsync(slot);
+        // Only sessions with a shared counter hold slots; ConcurrentDictionary.IsEmpty would take
+        // every lock of an empty table, so a single node does not ask it at all.
+        if (s.ClientRates is not null && _slots.TryRemove(session, out var slot)) _ = ReleaseAsync(slot);
         if (client is null || s.ClientConnectionCountLimit <= 0) return;
         if (_perClient.TryGetValue(client, out var box) && Interlocked.Decrement(ref box.Value) <= 0)
             _perClient.TryRemove(new KeyValuePair<IPAddress, StrongBox<int>>(client, box));
@@ -195,8 +197,9 @@ public sealed class SmtpdServer(SmtpdSettings settings, IQueueWriter queue, Mail
 
     protected override void OnTick(long now)
     {
-        if (!_slots.IsEmpty && Settings.ClientRates is var rates
-            && now - Interlocked.Read(ref _slotsRenewed) >= (long)(rates?.SlotLease ?? TimeSpan.FromSeconds(60)).TotalMilliseconds / 3
+        // Slots taken before a reload that emptied cluster_store are still renewed (60 s lease then).
+        if (!_slots.IsEmpty
+            && now - Interlocked.Read(ref _slotsRenewed) >= (long)(Settings.ClientRates?.SlotLease ?? TimeSpan.FromSeconds(60)).TotalMilliseconds / 3
             && Interlocked.CompareExchange(ref _renewing, 1, 0) == 0)
         {
             Interlocked.Exchange(ref _slotsRenewed, now);

@@ -45,16 +45,16 @@ public sealed class QmgrDeferredScanner : IAsyncDisposable
     /// <summary>A message was deferred (or released from hold): the loop wakes by its due time.</summary>
     public void Add(QueueEntry e)
     {
-        long due = e.NotBeforeUnixMs;
+        if (LowerNextDue(e.NotBeforeUnixMs)) Wake();
+    }
+
+    /// <summary>Lowers the earliest known due time to <paramref name="due"/>; true when it did.</summary>
+    private bool LowerNextDue(long due)
+    {
         long cur;
         while (due < (cur = Interlocked.Read(ref _nextDue)))
-        {
-            if (Interlocked.CompareExchange(ref _nextDue, due, cur) == cur)
-            {
-                Wake();
-                break;
-            }
-        }
+            if (Interlocked.CompareExchange(ref _nextDue, due, cur) == cur) return true;
+        return false;
     }
 
     /// <summary>postqueue -f: every deferred message is retried now (fire and forget).</summary>
@@ -135,9 +135,7 @@ public sealed class QmgrDeferredScanner : IAsyncDisposable
                     if (scan.Due.Capacity > 4096) scan.Due = [];
                     foreach (var f in flushes) f.TrySetResult(scan.Handed);
                     flushes.Clear();
-                    long cur;
-                    while (scan.NextDue < (cur = Interlocked.Read(ref _nextDue))
-                           && Interlocked.CompareExchange(ref _nextDue, scan.NextDue, cur) != cur) { }
+                    LowerNextDue(scan.NextDue);
                 }
                 long next = Interlocked.Read(ref _nextDue);
                 long waitMs = next <= now ? 0 : next == long.MaxValue ? 60_000 : Math.Min(next - now, 60_000);

@@ -15,7 +15,6 @@
 // the gate's retry delay, while other destinations keep flowing.
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using Postfix.Core.Bounce;
 using Postfix.Core.Delivery;
 using Postfix.Core.Diagnostics;
@@ -373,7 +372,5 @@ public sealed class QmgrScheduler : IDeliveryScheduler
 
     private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    /// <summary>Postfix's delay format: up to 2 decimals, no trailing zeros.</summary>
-    private static string F(double seconds) =>
-        Math.Max(0, seconds).ToString(seconds >= 10 ? "0.#" : "0.##", CultureInfo.InvariantCulture);
+    private static string F(double seconds) => Maillog.FormatDelay(seconds);
 }

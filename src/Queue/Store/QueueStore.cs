@@ -1,8 +1,9 @@
 // The mail queue on a FASTER log (Postfix: the queue directory + cleanup's
 // queue-file write + qmgr's view of it). One append-only log holds message
 // records and small state records; an in-memory index (QueueIndex: 40 bytes a
-// message, no object per message) maps queue IDs to log addresses and states. Durability is group commit: every session appends, then waits for
-// the committer loop, which runs one FASTER commit for everyone who appended
+// message, no object per message) maps queue IDs to log addresses and states.
+// Durability is group commit: every session appends, then waits for the
+// committer loop, which runs one FASTER commit for everyone who appended
 // since the last one. A 250 is sent only after that commit completed. State and
 // "recipient done" records, which nobody waits for, ride on the next commit and
 // get one of their own only after QueueCommitter.LazyDelay (a queue file rename
@@ -183,9 +184,12 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     private ValueTask<long> EnqueueAsync<T>(T entry, CancellationToken ct) where T : ILogEnqueueEntry =>
         _log.TryEnqueue(entry, out long address) ? new(address) : _log.EnqueueAsync(entry, ct);
 
-    private void DropFresh(QueueId id)
+    /// <summary>Takes the in-memory copy of a just-committed record, if it is still kept.</summary>
+    private bool TryTakeFresh(QueueId id, out byte[] record)
     {
-        if (_fresh.TryRemove(id.Value, out var bytes)) Interlocked.Add(ref _freshBytes, -bytes.Length);
+        if (!_fresh.TryRemove(id.Value, out record!)) return false;
+        Interlocked.Add(ref _freshBytes, -record.Length);
+        return true;
     }
 
     /// <summary>Moves a message to another queue. The state record rides on the next group commit.
@@ -220,7 +224,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         Interlocked.Decrement(ref _counts[(int)old]);
         if (state == QueueState.Removed)
         {
-            DropFresh(entry.Id);
+            TryTakeFresh(entry.Id, out _);
             _index.Free(entry);
         }
         else
@@ -253,11 +257,8 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     {
         // Below the begin address the record is gone (truncated): never ask FASTER for it.
         if (!entry.TryGetRecord(out long address, out int recordLength) || address < _log.BeginAddress) return null;
-        if (_fresh.TryRemove(entry.Id.Value, out var fresh))
-        {
-            Interlocked.Add(ref _freshBytes, -fresh.Length);
+        if (TryTakeFresh(entry.Id, out var fresh))
             return QueueFile.TryReadMessage(fresh, out var fm) ? fm : null;
-        }
         var (bytes, length) = await _log.ReadAsync(address, recordLength + 64, ct).ConfigureAwait(false);
         if (bytes is null) return null;
         return QueueFile.TryReadMessage(bytes.AsMemory(0, length), out var m) ? m : null;

@@ -2,16 +2,11 @@
 // byte: the session runs over in-memory pipes (a ConnectionContext without a
 // socket), so partial lines in Phase.AuthResponse are exercised exactly,
 // and every split must give the same replies as the whole input.
-using System.IO.Pipelines;
-using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Http.Features;
-using Postfix.Core.Cleanup;
 using Postfix.Core.Logging;
-using Postfix.Core.Queue;
 using Postfix.Protocols.Sasl;
 using Postfix.Protocols.Smtpd;
+using Postfix.Testing;
 using Xunit;
 
 namespace Postfix.Tests.Sasl;
@@ -74,37 +69,5 @@ public sealed class SmtpdAuthSplitTests
             if (r.IsCompleted) break;
         }
         return output.ToString().Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-    }
-
-    private sealed class PipeConnection : ConnectionContext
-    {
-        public Pipe ToServer { get; } = new();
-        public Pipe ToClient { get; } = new();
-
-        public PipeConnection()
-        {
-            Transport = new DuplexPipe(ToServer.Reader, ToClient.Writer);
-            RemoteEndPoint = new IPEndPoint(IPAddress.Parse("192.0.2.7"), 40000);
-            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 25);
-        }
-
-        public override IDuplexPipe Transport { get; set; }
-        public override string ConnectionId { get; set; } = "test";
-        public override IFeatureCollection Features { get; } = new FeatureCollection();
-        public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
-        public override void Abort(ConnectionAbortedException abortReason) => ToServer.Writer.Complete();
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
-
-    private sealed class NoQueue : IQueueWriter
-    {
-        public QueueId NewQueueId() => new(1);
-        public ValueTask CommitAsync(MessageBuilder message, CancellationToken cancellationToken) => throw new QueueWriteException("no queue in this test");
-        public int MaxRecordSize => 1 << 20;
     }
 }
