@@ -130,11 +130,22 @@ public sealed class ClusterDestinationLimits : IQmgrDestinationGates, IAsyncDisp
 
     public IQmgrDestinationGate? For(string transport, string nexthop)
     {
-        var (c, r) = LimitsOf(transport, nexthop);
-        if (c <= 0 && r <= 0) return null;
-        var name = $"{transport}:{nexthop}";
-        return _gates.GetOrAdd(name, n => new ClusterDestinationGate(this, n, c, r));
+        int c, r;
+        try { (c, r) = LimitsOf(transport, nexthop); }
+        catch (TableLookupException e)
+        {
+            // A table that cannot answer (a redis: table while the store is down) is never "no
+            // limit": the destination's deliveries wait until it answers (ClusterPendingLimitsGate).
+            _log.Warning("qmgr", $"cluster_destination_limit_maps: {transport}:{nexthop}: {e.Message}; deliveries wait until the table answers");
+            return new ClusterPendingLimitsGate(this, transport, nexthop);
+        }
+        return GateOf(transport, nexthop, c, r);
     }
+
+    /// <summary>The gate of limits already looked up, or null when there are none.</summary>
+    internal IQmgrDestinationGate? GateOf(string transport, string nexthop, int concurrency, int rate) =>
+        concurrency <= 0 && rate <= 0 ? null
+            : _gates.GetOrAdd($"{transport}:{nexthop}", n => new ClusterDestinationGate(this, n, concurrency, rate));
 
     /// <summary>This node's share of <paramref name="limit"/> while the store does not answer.</summary>
     internal int Share(int limit)

@@ -1,10 +1,11 @@
 // The parameters of the cluster-wide destination limits, without a store: which limit a
 // destination gets (table entry, else the transport's parameter, else the default), the
-// table's value syntax, per-transport names accepted by main.cf, and no gates (no cost) when
-// nothing is configured.
+// table's value syntax, per-transport names accepted by main.cf, no gates (no cost) when
+// nothing is configured, and a table that cannot answer makes deliveries wait, never "no limit".
 using Postfix.Cluster;
 using Postfix.Core.Config;
 using Postfix.Core.Logging;
+using Postfix.Core.Tables;
 using Xunit;
 
 namespace Postfix.Tests.Cluster;
@@ -58,5 +59,57 @@ public sealed class ClusterDestinationLimitsConfigTests
         Assert.False(ParameterDefaults.IsKnown("smtp_destination_cluster_speed_limit"));
         var e = Assert.Throws<ConfigException>(() => ClusterDestinationLimits.Check(MainCf.Parse("smtp_destination_cluster_rate_limit = -5")));
         Assert.Contains("smtp_destination_cluster_rate_limit", e.Message);
+    }
+
+    // A table that cannot answer while Down is set (a redis: table with its store down).
+    private sealed class FlakyTable(string value) : ILookupTable
+    {
+        public static volatile bool Down;
+        public string Name => "limits-flaky:test";
+
+        public bool TryLookup(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> result)
+        {
+            if (Down) throw new TableLookupException("limits-flaky:test: store unreachable");
+            bool hit = key.SequenceEqual("big.example"u8);
+            result = hit ? System.Text.Encoding.ASCII.GetBytes(value) : default;
+            return hit;
+        }
+    }
+
+    [Fact]
+    public async Task TableThatCannotAnswerMakesDeliveriesWaitUntilItDoes()
+    {
+        LookupTables.Register("limits-flaky", (_, _, _) => new FlakyTable("concurrency=1"));
+        FlakyTable.Down = true;
+        var lines = new StringWriter();
+        var log = new Maillog(lines, "mx", "postfix");
+        await using var limits = ClusterDestinationLimits.FromMainCf(
+            MainCf.Parse("cluster_destination_limit_maps = limits-flaky:test"), null, log);
+        Assert.NotNull(limits);
+        var big = limits.For("smtp", "big.example");
+        var other = limits.For("smtp", "other.example");
+        Assert.NotNull(big);
+        Assert.NotNull(other);
+
+        // Down: no permit, a retry instead (the mail waits in the active queue).
+        var refused = await big.TryEnterAsync();
+        Assert.False(refused.Granted);
+        Assert.True(refused.RetryAfter > TimeSpan.Zero);
+        Assert.False((await other.TryEnterAsync()).Granted);
+
+        // Up again: the table's limit applies (concurrency 1), and a destination it does not
+        // list has none.
+        FlakyTable.Down = false;
+        var first = await big.TryEnterAsync();
+        Assert.True(first.Granted);
+        Assert.False((await big.TryEnterAsync()).Granted);
+        await first.Lease!.DisposeAsync();
+        var again = await big.TryEnterAsync();
+        Assert.True(again.Granted);
+        await again.Lease!.DisposeAsync();
+        for (int i = 0; i < 3; i++) Assert.True((await other.TryEnterAsync()).Granted);
+
+        await log.FlushAsync();
+        Assert.Contains("cluster_destination_limit_maps: smtp:big.example: limits-flaky:test: store unreachable; deliveries wait until the table answers", lines.ToString());
     }
 }
