@@ -19,6 +19,10 @@ public sealed class MtaInstance : IAsyncDisposable
 
     private MtaInstance(string dir, int port) { Dir = dir; Port = port; }
 
+    // Loopback inet listeners a test added in master.cf (qmqpd, ...): the MTA is started once
+    // all of them accept, not only our smtpd (Kestrel binds them one after the other).
+    private int[] _extraPorts = [];
+
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
@@ -65,6 +69,8 @@ public sealed class MtaInstance : IAsyncDisposable
         // Our smtpd on a test port, plus the stock delivery services (smtp, relay, lmtp, ...).
         var stock = Postfix.Core.Config.DefaultMasterCf.Text.Split('\n')
             .Where(l => !l.Contains(" inet ") && !l.TrimStart().StartsWith('#'));
+        mta._extraPorts = System.Text.RegularExpressions.Regex.Matches(masterCfExtra, @"^127\.0\.0\.1:(\d+)\s+inet\s", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => int.Parse(m.Groups[1].Value)).ToArray();
         File.WriteAllText(Path.Combine(mta.ConfigDir, "master.cf"),
             $"127.0.0.1:{mta.Port} inet n - n - - smtpd {masterOptions}\n"
             + (masterCfExtra.Length > 0 ? masterCfExtra.TrimEnd('\n') + "\n" : "")
@@ -89,7 +95,7 @@ public sealed class MtaInstance : IAsyncDisposable
         _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_stderr) _stderr.AppendLine(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        bool up = await Repo.WaitUntilAsync(() => _process.HasExited || Listening(), TimeSpan.FromSeconds(120), 100);
+        bool up = await Repo.WaitUntilAsync(() => _process.HasExited || (Listening(Port) && _extraPorts.All(IsListeningSocket)), TimeSpan.FromSeconds(120), 100);
         if (!up || _process.HasExited)
             throw new InvalidOperationException($"MTA did not start (exit {(_process.HasExited ? _process.ExitCode : -1)}): {Stderr}\n{Maillog}");
     }
@@ -107,12 +113,25 @@ public sealed class MtaInstance : IAsyncDisposable
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
     public string Maillog => File.Exists(MaillogPath) ? File.ReadAllText(MaillogPath) : "";
 
-    private bool Listening()
+    // A loopback socket in LISTEN state on the port, read from /proc/net/tcp: no probe
+    // connection, so the service logs no extra connect/disconnect (tests count those lines).
+    private static bool IsListeningSocket(int port)
+    {
+        string local = $"0100007F:{port:X4}";
+        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length > 3 && f[1] == local && f[3] == "0A") return true;
+        }
+        return false;
+    }
+
+    private static bool Listening(int port)
     {
         try
         {
             using var c = new TcpClient();
-            c.Connect(IPAddress.Loopback, Port);
+            c.Connect(IPAddress.Loopback, port);
             return true;
         }
         catch (SocketException) { return false; }

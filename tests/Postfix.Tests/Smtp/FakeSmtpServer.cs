@@ -21,15 +21,28 @@ internal sealed class FakeSmtpServer : IAsyncDisposable
     private readonly Task _acceptLoop;
     private int _accepts;
 
-    public FakeSmtpServer(Func<FakeSmtpPeer, CancellationToken, Task> handler, IPAddress? address = null, int port = 0)
+    /// <param name="acceptThread">Accept on a thread of its own and note each accept's time in
+    /// <see cref="AcceptTimes"/> there: a busy thread pool in the test process cannot then delay or
+    /// bunch the times (receivers that measure rates).</param>
+    public FakeSmtpServer(Func<FakeSmtpPeer, CancellationToken, Task> handler, IPAddress? address = null, int port = 0,
+        bool acceptThread = false)
     {
         _handler = handler;
         _listener = new TcpListener(address ?? IPAddress.Loopback, port);
         _listener.Start();
         Address = address ?? IPAddress.Loopback;
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _acceptLoop = AcceptLoopAsync();
+        if (!acceptThread) _acceptLoop = AcceptLoopAsync();
+        else
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _acceptLoop = done.Task;
+            new Thread(() => { AcceptLoopOnThread(); done.SetResult(); }) { IsBackground = true, Name = "fake-smtp-accept" }.Start();
+        }
     }
+
+    /// <summary>Stopwatch timestamps of the accepts (with acceptThread only).</summary>
+    public ConcurrentQueue<long> AcceptTimes { get; } = new();
 
     public IPAddress Address { get; }
     public int Port { get; }
@@ -65,20 +78,37 @@ internal sealed class FakeSmtpServer : IAsyncDisposable
             {
                 return;
             }
-            Interlocked.Increment(ref _accepts);
-            _sessions.Add(Task.Run(async () =>
-            {
-                using var peer = new FakeSmtpPeer(client);
-                try
-                {
-                    await _handler(peer, _stop.Token);
-                }
-                catch (Exception)
-                {
-                    // Client went away or the test ended: the session just ends.
-                }
-            }));
+            Serve(client);
         }
+    }
+
+    private void AcceptLoopOnThread()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = _listener.AcceptTcpClient(); }
+            catch (Exception) { return; } // stopped
+            AcceptTimes.Enqueue(System.Diagnostics.Stopwatch.GetTimestamp());
+            Serve(client);
+        }
+    }
+
+    private void Serve(TcpClient client)
+    {
+        Interlocked.Increment(ref _accepts);
+        _sessions.Add(Task.Run(async () =>
+        {
+            using var peer = new FakeSmtpPeer(client);
+            try
+            {
+                await _handler(peer, _stop.Token);
+            }
+            catch (Exception)
+            {
+                // Client went away or the test ended: the session just ends.
+            }
+        }));
     }
 
     /// <summary>Plays <paramref name="s"/> on one connection (custom handlers can delegate to it).</summary>
