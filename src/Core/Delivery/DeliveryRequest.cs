@@ -37,4 +37,9 @@ public interface IDeliveryAgent
 {
     /// <summary>Delivers; never throws for delivery failures (they are results), only for cancellation.</summary>
     ValueTask<DeliveryReport> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken);
+
+    /// <summary>True when a delivery never blocks its thread (only awaits sockets and timers, looks
+    /// no table up): qmgr may then start it on the socket event thread where the previous delivery
+    /// ended. Agents that write files, fsync or look tables up keep the default.</summary>
+    bool NeverBlocks => false;
 }

@@ -7,6 +7,8 @@ namespace Postfix.Core.Delivery;
 
 public sealed class ErrorDeliveryAgent(bool retry) : IDeliveryAgent
 {
+    public bool NeverBlocks => true;
+
     public ValueTask<DeliveryReport> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
     {
         var (dsn, text) = Parse(request.Nexthop, retry);

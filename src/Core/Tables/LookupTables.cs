@@ -18,6 +18,24 @@ public static class LookupTables
     /// directory (for relative file names) and the options.</summary>
     public static void Register(string type, Func<string, string?, TableOptions, ILookupTable> open) => Registered[type] = open;
 
+    private static volatile bool _mayBlock;
+
+    /// <summary>True once a table of a registered type (redis:, a network store) has been opened:
+    /// its lookups are synchronous round trips, so callers that may run on a socket event thread
+    /// move to the thread pool first (<see cref="Util.ThreadPoolHop"/>). Built-in types answer
+    /// from memory.</summary>
+    public static bool MayBlock => _mayBlock;
+
+    /// <summary>Whether <paramref name="text"/> (a main.cf or master.cf) names a registered, possibly
+    /// blocking table type ("redis:"), so the daemon can keep socket completions off the event
+    /// threads from the start.</summary>
+    public static bool MentionsRegisteredType(string text)
+    {
+        foreach (var type in Registered.Keys)
+            if (text.Contains(type + ":", StringComparison.Ordinal)) return true;
+        return false;
+    }
+
     /// <summary>The types Open() knows, as "postconf -m" lists them.</summary>
     public static IReadOnlyList<string> SupportedTypes => [.. BuiltIn.Concat(Registered.Keys).Distinct().Order(StringComparer.Ordinal)];
 
@@ -40,9 +58,16 @@ public static class LookupTables
             "regexp" => RegexpTableParser.Open(File(), RegexpTableParser.Dialect.Posix, options),
             "pcre" when inline => RegexpTableParser.Inline(name, RegexpTableParser.Dialect.Pcre, options),
             "pcre" => RegexpTableParser.Open(File(), RegexpTableParser.Dialect.Pcre, options),
-            _ when Registered.TryGetValue(type, out var open) => open(name, baseDirectory, options),
+            _ when Registered.TryGetValue(type, out var open) => OpenRegistered(open, name, baseDirectory, options),
             _ => throw new ConfigException($"table \"{reference}\": unsupported table type \"{type}\" (supported here: {string.Join(", ", SupportedTypes)})"),
         };
+    }
+
+    private static ILookupTable OpenRegistered(Func<string, string?, TableOptions, ILookupTable> open,
+        string name, string? baseDirectory, TableOptions options)
+    {
+        _mayBlock = true;
+        return open(name, baseDirectory, options);
     }
 
     /// <summary>The tables of a list parameter, in order; empty when none is configured.</summary>

@@ -39,12 +39,15 @@ public sealed class MasterDaemon
         MasterConfig cfg;
         try { cfg = MasterConfig.Load(configDir); }
         catch (ConfigException e) { stderr.WriteLine($"postfix: fatal: {e.Message}"); return 1; }
+        // Before the first socket (the cluster store's, Kestrel's): the runtime reads it once.
+        var socketThreads = SocketThreads.Choose(cfg);
 
         var qdir = cfg.Settings.QueueDirectory;
         using var pidLock = QueueLock.TryAcquire(qdir, out string? lockError);
         if (pidLock is null) { stderr.WriteLine($"postfix: fatal: {lockError}"); return 1; }
         await using var log = Maillog.Open(cfg.Settings.MaillogFile, cfg.Settings.MyHostname, cfg.Settings.SyslogName);
         log.Info("master", $"daemon started -- version {Version}, configuration {configDir ?? "(embedded defaults)"}");
+        if (socketThreads is not null) log.Info("master", socketThreads);
         // cluster_store (our extension): one store connection per node for everything that
         // counts or publishes in it (null members on a single node). Does not wait for the store.
         ClusterServices clusterServices;

@@ -20,6 +20,7 @@ using System.Net.Sockets;
 using System.Text;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
+using Postfix.Core.Util;
 using Postfix.Host.Commands;
 using Postfix.Queue.Qmgr;
 using Postfix.Queue.Store;
@@ -69,6 +70,8 @@ public sealed class ShowqService(QueueStore store, Maillog log, string socketPat
         try
         {
             var request = (await reader.ReadLineAsync(timeout.Token))?.Trim() ?? "";
+            // Listings walk the whole queue and reload opens tables: not on a socket event thread.
+            await ThreadPoolHop.Always;
             var words = request.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             switch (words.FirstOrDefault() ?? "")
             {

@@ -11,6 +11,7 @@ using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Postfix.Core.Cleanup;
 using Postfix.Core.Queue;
+using Postfix.Core.Tables;
 using Postfix.Core.Util;
 using Postfix.Protocols.Smtpd;
 
@@ -95,7 +96,11 @@ public sealed class QmqpdSession : ITimedSession
             _queueId = msg.QueueId.ToString();
             log.Info("qmqpd", _pid, $"{_queueId}: client={_namaddr}");
             if (await ReceiveAsync(msg, scratch).ConfigureAwait(false))
+            {
+                // Cleanup's table lookups: off the socket event thread when one may block.
+                await ThreadPoolHop.If(LookupTables.MayBlock);
                 await FinishAsync(msg).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is ConnectionResetException or IOException or ObjectDisposedException or OperationCanceledException)
         {

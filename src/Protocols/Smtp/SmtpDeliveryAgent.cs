@@ -27,6 +27,9 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
 
     public SmtpClientSettings Settings => _settings;
 
+    /// <summary>DNS, connect, TLS and the dialogue are all awaited; no table lookups.</summary>
+    public bool NeverBlocks => true;
+
     /// <summary>Idle connections currently cached (tests, status).</summary>
     public int CachedConnections => _cache.Count;
 

@@ -6,6 +6,8 @@ using System.Text;
 using System.Text.Unicode;
 using Postfix.Core.Cleanup;
 using Postfix.Core.Queue;
+using Postfix.Core.Tables;
+using Postfix.Core.Util;
 
 namespace Postfix.Protocols.Smtpd;
 
@@ -277,6 +279,8 @@ public sealed partial class SmtpdSession
                 else if (domain.Length == 0) ctx.SenderDomain = DomainStatus.Found;
             }
         }
+        // The DNS answers may have completed on a socket event thread; the checks look tables up.
+        await ThreadPoolHop.If(LookupTables.MayBlock);
         return CheckRestrictions(address) ?? AcceptRecipient(address, orcpt, notify);
     }
 

@@ -12,6 +12,8 @@ using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Postfix.Core.Cleanup;
 using Postfix.Core.Queue;
+using Postfix.Core.Tables;
+using Postfix.Core.Util;
 
 namespace Postfix.Protocols.Smtpd;
 
@@ -155,6 +157,9 @@ public sealed partial class SmtpdSession : ITimedSession
                 if (fr.IsCompleted) return;
             }
             var result = await _input.ReadAsync().ConfigureAwait(false);
+            // Restrictions and cleanup look tables up; a table on the network (redis:) must not
+            // hold the socket event thread this read may have completed on.
+            await ThreadPoolHop.If(LookupTables.MayBlock);
             if (result.IsCanceled)
             {
                 if (_timedOut)

@@ -20,6 +20,8 @@ using Postfix.Core.Delivery;
 using Postfix.Core.Diagnostics;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
+using Postfix.Core.Tables;
+using Postfix.Core.Util;
 using Postfix.Core.Rewrite;
 using Postfix.Queue.Store;
 
@@ -191,6 +193,10 @@ public sealed class QmgrScheduler : IDeliveryScheduler
 
     private async Task RunAsync(QmgrQueue q, QmgrEntry e, IAsyncDisposable? lease)
     {
+        // Started from the end of the previous delivery, which may have completed on a socket
+        // event thread: local and virtual delivery write mailboxes and fsync, and tables on the
+        // network answer synchronously. smtp and lmtp only await, so they may start right there.
+        await ThreadPoolHop.If(LookupTables.MayBlock || !_agents.TryGetValue(e.Transport, out var agent) || !agent.NeverBlocks);
         long startMs = NowMs();
         DeliveryReport report;
         try
@@ -209,6 +215,8 @@ public sealed class QmgrScheduler : IDeliveryScheduler
             try { await lease.DisposeAsync().ConfigureAwait(false); }
             catch (Exception ex) { _log.Warning("qmgr", $"{q.Name}: destination limit release failed: {ex.Message}"); }
         }
+        // Bounces and notices go through cleanup, whose lookups may block.
+        await ThreadPoolHop.If(LookupTables.MayBlock);
         await RecordAsync(e, report, startMs).ConfigureAwait(false);
         Pump(q);
     }

@@ -1,0 +1,35 @@
+// The daemon runs socket completions inline (see the host's SocketThreads): the code after
+// an awaited socket read runs on the runtime's event (epoll) thread, which serves every
+// socket assigned to it. Code that may block that thread — a synchronous lookup in a table
+// kept on the network (redis:), file I/O and fsync in local or virtual delivery — first
+// moves to a thread-pool thread:
+//
+//     await ThreadPoolHop.Always;                            // before a delivery agent runs
+//     await ThreadPoolHop.If(LookupTables.MayBlock);         // before table lookups
+//
+// On a thread-pool thread (or when not needed) the await completes at once and costs a
+// property read; elsewhere it queues the continuation to the pool.
+using System.Runtime.CompilerServices;
+
+namespace Postfix.Core.Util;
+
+public readonly struct ThreadPoolHop(bool needed) : ICriticalNotifyCompletion
+{
+    /// <summary>Continue on a thread-pool thread.</summary>
+    public static ThreadPoolHop Always => new(true);
+
+    /// <summary>Continue on a thread-pool thread when <paramref name="needed"/>.</summary>
+    public static ThreadPoolHop If(bool needed) => new(needed);
+
+    public ThreadPoolHop GetAwaiter() => this;
+
+    public bool IsCompleted => !needed || Thread.CurrentThread.IsThreadPoolThread;
+
+    public void GetResult() { }
+
+    public void OnCompleted(Action continuation) =>
+        ThreadPool.QueueUserWorkItem(static c => c(), continuation, preferLocal: false);
+
+    public void UnsafeOnCompleted(Action continuation) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static c => c(), continuation, preferLocal: false);
+}
