@@ -14,6 +14,7 @@ using Postfix.Core.Delivery;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
 using Postfix.Core.Rewrite;
+using Postfix.Core.Util;
 
 namespace Postfix.Core.Local;
 
@@ -99,6 +100,7 @@ public sealed class LocalDeliveryAgent(LocalSettings settings, CleanupService cl
         try
         {
             await cleanup.CommitAsync(b, _pid, localSubmission: false, 0, settings.MyHostname, ct).ConfigureAwait(false);
+            await ThreadPoolHop.Always; // off the queue's commit loop: mailbox writes follow
             run.Outcomes.Add(new LocalOutcome(top, DeliveryStatus.Sent, "2.0.0", $"forwarded as {id}"));
         }
         catch (QueueWriteException e)

@@ -13,6 +13,7 @@ using Postfix.Core.Cleanup;
 using Postfix.Core.Logging;
 using Postfix.Core.Queue;
 using Postfix.Core.Rewrite;
+using Postfix.Core.Util;
 
 namespace Postfix.Core.Pickup;
 
@@ -173,6 +174,7 @@ public sealed class PickupDaemon : IAsyncDisposable
         try
         {
             await _cleanup.CommitAsync(msg, _pid, localSubmission: true, receivedLength, _s.MyHostname).ConfigureAwait(false);
+            await ThreadPoolHop.Always; // off the queue's commit loop: file I/O follows
         }
         catch (QueueWriteException e)
         {

@@ -8,7 +8,9 @@
 //     await ThreadPoolHop.If(LookupTables.MayBlock);         // before table lookups
 //
 // On a thread-pool thread (or when not needed) the await completes at once and costs a
-// property read; elsewhere it queues the continuation to the pool.
+// property read; elsewhere it queues the continuation to the pool. A pool thread that runs
+// other work's continuations in turn (the queue's commit loop releasing its waiters) marks
+// itself with MustNotBlock, and counts as elsewhere meanwhile.
 using System.Runtime.CompilerServices;
 
 namespace Postfix.Core.Util;
@@ -23,7 +25,22 @@ public readonly struct ThreadPoolHop(bool needed) : ICriticalNotifyCompletion
 
     public ThreadPoolHop GetAwaiter() => this;
 
-    public bool IsCompleted => !needed || Thread.CurrentThread.IsThreadPoolThread;
+    public bool IsCompleted => !needed || (Thread.CurrentThread.IsThreadPoolThread && !t_mustNotBlock);
+
+    [ThreadStatic] private static bool t_mustNotBlock;
+
+    /// <summary>Until disposed, hops on this thread move to the pool even though it is a pool thread.</summary>
+    public static MustNotBlockScope MustNotBlock()
+    {
+        bool outer = t_mustNotBlock;
+        t_mustNotBlock = true;
+        return new MustNotBlockScope(outer);
+    }
+
+    public readonly struct MustNotBlockScope(bool outer) : IDisposable
+    {
+        public void Dispose() => t_mustNotBlock = outer;
+    }
 
     public void GetResult() { }
 

@@ -26,7 +26,6 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
     private readonly QueueIdAllocator _ids = new();
     private readonly QueueCommitter _committer;
     private readonly long[] _counts = new long[8];
-    private readonly TimeSpan _commitTimeout;
     private long _minLiveHint;
     private readonly ConcurrentDictionary<long, long> _inflight = new();
     // Just-committed records, handed to the first reader (qmgr, right after the commit) so it
@@ -58,8 +57,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
         _log = log;
         _device = device;
         MaxRecordSize = maxRecord;
-        _commitTimeout = commitTimeout;
-        _committer = new QueueCommitter(log);
+        _committer = new QueueCommitter(log, commitTimeout);
     }
 
     /// <summary>
@@ -162,7 +160,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
             {
                 throw new QueueWriteException("queue file write error", e);
             }
-            await _committer.WaitForCommitAsync(address + 1, _commitTimeout, cancellationToken).ConfigureAwait(false);
+            await _committer.WaitForCommitAsync(address + 1, cancellationToken).ConfigureAwait(false);
             if (AfterCommitBeforeIndex is { } hook) await hook(message.QueueId).ConfigureAwait(false);
             // Index only after durability: qmgr and postqueue never see an uncommitted message.
             var qe = _index.Add(message.QueueId, address, length, message.ArrivalUnixMs);
@@ -266,7 +264,7 @@ public sealed partial class QueueStore : IQueueWriter, IAsyncDisposable
 
     /// <summary>Waits until everything appended so far (state records included) is durable.</summary>
     public Task FlushAsync(CancellationToken ct = default) =>
-        _committer.WaitForCommitAsync(_log.TailAddress, _commitTimeout, ct).AsTask();
+        _committer.WaitForCommitAsync(_log.TailAddress, ct).AsTask();
 
     /// <summary>Reclaims log space below the oldest message still queued (takes effect at the next commit).</summary>
     public long ReclaimSpace()
