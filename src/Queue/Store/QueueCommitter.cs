@@ -6,10 +6,11 @@
 // The waiters are ours, not FASTER's WaitForCommitAsync: after each commit the loop
 // releases every session whose record it covers, and each session's continuation (the
 // 250 reply) runs right there, in turn; callers that go on to block (local delivery's
-// mailbox writes, pickup's file reads) hop to the pool first (ThreadPoolHop). FASTER's waits would post one thread-pool work
-// item per session, and a per-wait timeout one timer each. The timeout is a watchdog
-// instead: a commit in flight longer than the limit fails its waiters (4xx to clients),
-// and new ones at once, until the disk answers again.
+// mailbox writes, pickup's file reads) hop to the pool first (ThreadPoolHop). FASTER's
+// waits would post one thread-pool work item per session, and a per-wait timeout one
+// timer each. The timeout is a watchdog instead: a commit in flight longer than the
+// limit fails its waiters (4xx to clients), and new ones at once, until the disk
+// answers again.
 using System.Diagnostics;
 using System.Threading.Channels;
 using FASTER.core;
@@ -113,8 +114,12 @@ internal sealed class QueueCommitter(FasterLog log, TimeSpan timeout)
 
     private void Fail(Exception e)
     {
-        for (var w = Interlocked.Exchange(ref _waiters, null); w is not null; w = w.Next)
+        for (var w = Interlocked.Exchange(ref _waiters, null); w is not null;)
+        {
+            var next = w.Next;
             w.Done.TrySetException(e);
+            w = next;
+        }
     }
 
     private void Watch()
