@@ -26,7 +26,7 @@ public static class LookupTables
     /// from memory.</summary>
     public static bool MayBlock => _mayBlock;
 
-    /// <summary>Whether <paramref name="text"/> (a main.cf or master.cf) names a registered, possibly
+    /// <summary>Whether <paramref name="text"/> (a parameter value) names a registered, possibly
     /// blocking table type ("redis:"), so the daemon can keep socket completions off the event
     /// threads from the start.</summary>
     public static bool MentionsRegisteredType(string text)

@@ -40,7 +40,7 @@ internal static class SocketThreads
     public static string? Choose(MasterConfig cfg)
     {
         if (Environment.GetEnvironmentVariable(Variable) is not null) return null;
-        if (LookupTables.MayBlock || Mentions(cfg.Main.MainCfPath) || Mentions(cfg.Master.MasterCfPath))
+        if (LookupTables.MayBlock || NamesRegisteredType(cfg))
             return "a table type that answers over the network is configured: socket completions run in the thread pool";
         Environment.SetEnvironmentVariable(Variable, "1");
         if (!int.TryParse(Environment.GetEnvironmentVariable(ThreadCountVariable), out int threads) || threads < 1)
@@ -51,6 +51,8 @@ internal static class SocketThreads
         return $"socket completions run inline on {threads} event thread{(threads == 1 ? "" : "s")}";
     }
 
-    private static bool Mentions(string? path) =>
-        path is not null && File.Exists(path) && LookupTables.MentionsRegisteredType(File.ReadAllText(path));
+    // The values as loaded (main.cf and master.cf's -o overrides), not the files read again.
+    private static bool NamesRegisteredType(MasterConfig cfg) =>
+        cfg.Main.AllRaw.Any(p => LookupTables.MentionsRegisteredType(p.Value))
+        || cfg.Master.Services.Any(s => s.Overrides.Values.Any(LookupTables.MentionsRegisteredType));
 }

@@ -196,12 +196,13 @@ public sealed class QmgrScheduler : IDeliveryScheduler
         // Started from the end of the previous delivery, which may have completed on a socket
         // event thread: local and virtual delivery write mailboxes and fsync, and tables on the
         // network answer synchronously. smtp and lmtp only await, so they may start right there.
-        await ThreadPoolHop.If(LookupTables.MayBlock || !_agents.TryGetValue(e.Transport, out var agent) || !agent.NeverBlocks);
+        _agents.TryGetValue(e.Transport, out var agent);
+        await ThreadPoolHop.If(LookupTables.MayBlock || agent is not { NeverBlocks: true });
         long startMs = NowMs();
         DeliveryReport report;
         try
         {
-            report = await DeliverAsync(q, e).ConfigureAwait(false);
+            report = await DeliverAsync(q, e, agent).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -221,13 +222,13 @@ public sealed class QmgrScheduler : IDeliveryScheduler
         Pump(q);
     }
 
-    private async Task<DeliveryReport> DeliverAsync(QmgrQueue q, QmgrEntry e)
+    private async Task<DeliveryReport> DeliverAsync(QmgrQueue q, QmgrEntry e, IDeliveryAgent? agent)
     {
         if (_s.DeferTransports.Contains(e.Transport))
             return AllDeferred(e, "4.3.2", "deferred transport");
         if (q.IsDead(out var why))
             return AllDeferred(e, "4.4.1", $"delivery temporarily suspended: {why}");
-        if (!_agents.TryGetValue(e.Transport, out var agent))
+        if (agent is null)
             return AllDeferred(e, "4.3.0", $"mail transport unavailable: no delivery agent for transport \"{e.Transport}\"");
         await _processes.WaitAsync().ConfigureAwait(false);
         try
